@@ -1,0 +1,66 @@
+"""create_app(): the whole service in one FastAPI app (webhook, simulator, staff UI, API, workers)."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from bot import crypto
+from bot.city import load_city
+from bot.db import make_engine, make_session_factory
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    crypto.configure(settings.effective_secret_key, settings.old_secrets)
+    engine = make_engine(settings.effective_database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        # The NLP model loads once here, never at import time.
+        if settings.load_nlp:
+            import nlp
+
+            app.state.analyzer = nlp.load()
+        app.state.nlp_ready = True
+        from bot.line import lifecycle
+
+        await lifecycle.start(app)
+        try:
+            yield
+        finally:
+            await lifecycle.stop(app)
+            engine.dispose()
+
+    app = FastAPI(title="福祉まるごと相談 LINE bot", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.city = load_city(settings.city_config)
+    app.state.analyzer = None
+    app.state.nlp_ready = False
+
+    @app.get("/healthz")
+    def healthz():
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # the database is the one thing we cannot work without
+            return JSONResponse({"status": "database unavailable", "error": type(exc).__name__}, 503)
+        if not app.state.nlp_ready:
+            return JSONResponse({"status": "loading"}, 503)
+        return {"status": "ok"}
+
+    from bot.line import install as install_line
+    from handoff.routes import install as install_handoff
+
+    install_line(app)
+    install_handoff(app)
+    return app

@@ -1,0 +1,1 @@
+"""Staff-side tables (written by the handoff issue)."""
