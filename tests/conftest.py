@@ -71,9 +71,12 @@ def db_url(request) -> str:
 
 
 def create_schema(engine: Engine) -> None:
-    from bot.migrate import upgrade_engine
+    # TEMPORARY while models settle in this first session: create_all. Switched to Alembic
+    # (bot.migrate.upgrade_engine) once the initial revision is cut.
+    from bot.db import Base, import_all_models
 
-    upgrade_engine(engine)
+    import_all_models()
+    Base.metadata.create_all(engine)
 
 
 @pytest.fixture
