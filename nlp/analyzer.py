@@ -1,0 +1,264 @@
+"""The analyzer: one object, loaded once, that reads a message and returns an `Analysis`.
+
+Hot path (`analyze`): normalise → Sudachi tokens → trained textcat (bag of n-grams) → keyword
+cues → decision rules for categories/primary → risk lexicon over the *whole* text → facts.
+The full GiNZA pipeline (parser, NER) is never on the hot path; only `mask` uses GiNZA's NER.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nlp import keywords, risk
+from nlp.facts import Facts, extract_facts
+from nlp.mask import mask as mask_text
+from nlp.normalize import chunks, normalize, sentences
+from nlp.taxonomy import CATEGORIES, RISK_FLAGS, SUBCATEGORIES, parent_of
+
+MODEL_DIR = Path(__file__).parent / "model"
+# The classifier reads at most this many characters (in sentence-aligned chunks); risk reads all.
+CLASSIFY_CHARS = 4000
+CHUNK_CHARS = 1000
+
+# "What troubles me most": the sentence carrying such a cue decides the primary category.
+_PRIMARY_CUE = re.compile(
+    "一番(?:困|悩|心配|つら|辛|気がかり|大き|の問題|の悩み|なんとかしたい|相談したい|の心配)"
+    "|いちばん(?:困|悩|心配)|何より|なにより|特に(?:困|悩|心配)|最も(?:困|悩|心配)|とにかく"
+    "|本当に困って|一番は|メインは|主に"
+)
+
+
+@dataclass
+class Analysis:
+    categories: list[str]
+    primary: str | None
+    subcategories: list[str]
+    risk: list[str]
+    facts: Facts
+    summary: str
+    scores: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["facts"] = self.facts.to_dict()
+        return data
+
+
+@dataclass
+class Thresholds:
+    """Decision thresholds, stored with the model (tuned at train time on the train split)."""
+
+    category: float = 0.5
+    subcategory: float = 0.5
+    risk_model: float = 0.9
+    keyword_boost: float = 0.35
+    per_label: dict[str, float] = field(default_factory=dict)
+
+    def of(self, label: str) -> float:
+        default = self.category if label in CATEGORIES else self.subcategory
+        return self.per_label.get(label, default)
+
+
+class Analyzer:
+    """Holds the loaded pipelines. Thread-safe for reads (spaCy inference is reentrant)."""
+
+    def __init__(self, *, tokenizer: Any, classifier: Any | None, ner: Any | None, thresholds: Thresholds):
+        self._tokenizer = tokenizer  # a spaCy Language whose make_doc runs Sudachi (split mode C)
+        self._classifier = classifier  # trained pipeline with a textcat_multilabel, or None
+        self._ner = ner  # ja_ginza with tok2vec+ner, for masking names; optional
+        self.thresholds = thresholds
+
+    @property
+    def has_model(self) -> bool:
+        return self._classifier is not None
+
+    # -- public API -------------------------------------------------------------------------
+
+    def risk(self, text: str) -> list[str]:
+        """The fast crisis check: rules over the whole text (no length cap)."""
+        return risk.detect(text)
+
+    def analyze(self, text: str) -> Analysis:
+        norm = normalize(text)
+        head = norm[:CLASSIFY_CHARS]
+        scores = self.scores(head)
+        categories, subcategories, primary = self._decide(head, scores)
+        flags = set(risk.detect(text))
+        for flag in RISK_FLAGS:
+            # The model may add a flag (OR, for recall), never remove one found by the rules.
+            if scores.get(flag, 0.0) >= self.thresholds.risk_model:
+                flags.add(flag)
+        risk_flags = [f for f in risk.FLAG_ORDER if f in flags]
+        facts = extract_facts(norm[:20000])
+        return Analysis(
+            categories=categories,
+            primary=primary,
+            subcategories=subcategories,
+            risk=risk_flags,
+            facts=facts,
+            summary=summarize(categories, subcategories, primary, risk_flags, facts),
+            scores={k: round(v, 4) for k, v in scores.items()},
+        )
+
+    def mask(self, text: str) -> str:
+        return mask_text(text, self._name_spans)
+
+    # -- internals --------------------------------------------------------------------------
+
+    def scores(self, norm: str) -> dict[str, float]:
+        """Label → probability from the model (max over chunks), or keyword scores without one."""
+        if self._classifier is None:
+            return _keyword_scores(norm)
+        scores: dict[str, float] = {}
+        pieces = chunks(norm, CHUNK_CHARS) or [""]
+        for doc in self._classifier.pipe(pieces):
+            for label, value in doc.cats.items():
+                scores[label] = max(scores.get(label, 0.0), float(value))
+        return scores
+
+    def _decide(self, norm: str, scores: dict[str, float]) -> tuple[list[str], list[str], str | None]:
+        th = self.thresholds
+        strong = keywords.strong_hits(norm)
+        combined = dict(scores)
+        if self._classifier is not None:
+            # Keywords that name a subcategory outright lift it (and its parent) over the line.
+            for sub in strong:
+                if sub in keywords.TRUSTED:
+                    combined[sub] = max(combined.get(sub, 0.0), th.of(sub) + 0.01)
+                    parent = parent_of(sub)
+                    combined[parent] = max(combined.get(parent, 0.0), th.of(parent) + 0.01)
+        subs = [s for s in SUBCATEGORIES if combined.get(s, 0.0) >= th.of(s)]
+        cats = [c for c in CATEGORIES if combined.get(c, 0.0) >= th.of(c)]
+        cats += [parent_of(s) for s in subs if parent_of(s) not in cats]
+        cats = [c for c in CATEGORIES if c in cats]
+        # Every ticked category needs a subcategory: take its best-scoring one.
+        for c in cats:
+            if not any(parent_of(s) == c for s in subs):
+                children = [s for s in SUBCATEGORIES if parent_of(s) == c]
+                subs.append(max(children, key=lambda s: combined.get(s, 0.0)))
+        subs = [s for s in SUBCATEGORIES if s in subs]
+        primary = self._primary(norm, cats, combined) if cats else None
+        return cats, subs, primary
+
+    def _primary(self, norm: str, cats: list[str], combined: dict[str, float]) -> str:
+        def strength(c: str) -> float:
+            best_sub = max((combined.get(s, 0.0) for s in SUBCATEGORIES if parent_of(s) == c), default=0.0)
+            return combined.get(c, 0.0) + 0.5 * best_sub
+
+        for sentence in sentences(norm):
+            if _PRIMARY_CUE.search(sentence) and len(cats) > 1:
+                local = self.scores(sentence)
+                local_hits = keywords.strong_hits(sentence)
+                for sub in local_hits:
+                    local[parent_of(sub)] = local.get(parent_of(sub), 0.0) + 0.5
+                cued = max(cats, key=lambda c: local.get(c, 0.0))
+                if local.get(cued, 0.0) >= 0.5:
+                    return cued
+        return max(cats, key=strength)
+
+    def _name_spans(self, text: str) -> list[tuple[int, int]]:
+        spans: list[tuple[int, int]] = []
+        doc = self._tokenizer.make_doc(text)
+        for token in doc:
+            if "人名" in token.tag_:
+                spans.append((token.idx, token.idx + len(token.text)))
+        if self._ner is not None:
+            for ent in self._ner(text).ents:
+                if ent.label_ == "Person":
+                    spans.append((ent.start_char, ent.end_char))
+        return spans
+
+
+def _keyword_scores(norm: str) -> dict[str, float]:
+    """Rule-only scores (no shipped model): strong cues count fully, weak cues a little."""
+    scores: dict[str, float] = {}
+    strong = keywords.strong_hits(norm)
+    weak = keywords.weak_hits(norm)
+    for sub, n in strong.items():
+        scores[sub] = min(0.99, 0.6 + 0.1 * n)
+    for sub, n in weak.items():
+        if sub not in scores and strong:
+            scores[sub] = min(0.45, 0.2 + 0.05 * n)
+    for sub, value in list(scores.items()):
+        parent = parent_of(sub)
+        scores[parent] = max(scores.get(parent, 0.0), value)
+    return scores
+
+
+_SUMMARY_PEOPLE_MAX = 4
+
+
+def summarize(
+    categories: list[str], subcategories: list[str], primary: str | None, risk_flags: list[str], facts: Facts
+) -> str:
+    """A short neutral summary for staff, built from labels and facts (no resident wording)."""
+    if not categories and not risk_flags:
+        return "具体的な相談内容はまだありません。"
+    parts: list[str] = []
+    if risk_flags:
+        parts.append("【要確認】" + "・".join(RISK_FLAGS[f] for f in risk_flags) + "の兆候あり。")
+    if facts.subjects:
+        parts.append("対象: " + "・".join(facts.subjects[:_SUMMARY_PEOPLE_MAX]) + "。")
+    if primary:
+        subs = [SUBCATEGORIES[s][1] for s in subcategories if parent_of(s) == primary]
+        parts.append(f"主訴: {CATEGORIES[primary]}（{'・'.join(subs)}）。")
+    others = [c for c in categories if c != primary]
+    if others:
+        described = []
+        for c in others:
+            subs = [SUBCATEGORIES[s][1] for s in subcategories if parent_of(s) == c]
+            described.append(f"{CATEGORIES[c]}（{'・'.join(subs)}）")
+        parts.append("ほかに: " + "、".join(described) + "。")
+    details = []
+    if facts.ages:
+        details.append("年齢: " + "・".join(facts.ages[:4]))
+    if facts.durations:
+        details.append("期間: " + "・".join(facts.durations[:3]))
+    if facts.household:
+        details.append("世帯: " + "・".join(facts.household[:5]))
+    if facts.amounts:
+        details.append("金額: " + "・".join(facts.amounts[:3]))
+    if facts.agencies:
+        details.append("関係機関: " + "・".join(facts.agencies[:5]))
+    if details:
+        parts.append("／".join(details) + "。")
+    return "".join(parts)
+
+
+def load(model_dir: Path | str | None = None, *, ner: bool = True) -> Analyzer:
+    """Load the analyzer once (offline). Uses the shipped model under nlp/model/ when present.
+
+    `ner=False` skips GiNZA's NER (names are then masked from Sudachi's 人名 tags only), which
+    saves ~300 MB for batch jobs like `classify` that never mask.
+    """
+    import spacy
+
+    directory = Path(model_dir) if model_dir else MODEL_DIR
+    pipeline_dir = directory / "pipeline"
+    thresholds = Thresholds()
+    classifier = None
+    if (pipeline_dir / "config.cfg").exists():
+        _register_architectures()
+        classifier = spacy.load(pipeline_dir)
+        settings = directory / "thresholds.json"
+        if settings.exists():
+            thresholds = Thresholds(**json.loads(settings.read_text(encoding="utf-8")))
+    tokenizer = classifier if classifier is not None else spacy.blank("ja", config=_TOKENIZER_CONFIG)
+    ner_pipeline = None
+    if ner:
+        ner_pipeline = spacy.load(
+            "ja_ginza", exclude=["parser", "morphologizer", "compound_splitter", "bunsetu_recognizer"]
+        )
+    return Analyzer(tokenizer=tokenizer, classifier=classifier, ner=ner_pipeline, thresholds=thresholds)
+
+
+_TOKENIZER_CONFIG = {"nlp": {"tokenizer": {"@tokenizers": "spacy.ja.JapaneseTokenizer", "split_mode": "C"}}}
+
+
+def _register_architectures() -> None:
+    # The trained config may name our registered functions; importing registers them.
+    from nlp import components  # noqa: F401
