@@ -51,3 +51,40 @@ def nlp_eval(path: Annotated[str, typer.Argument(help="labelled JSONL file")]) -
     from nlp.evaluate import main as evaluate_main
 
     raise typer.Exit(evaluate_main(path))
+
+
+@staff_app.command("add")
+def staff_add(
+    username: Annotated[str, typer.Argument(help="login name")],
+    role: Annotated[str, typer.Option(help="staff | supervisor | admin")] = "staff",
+    password: Annotated[
+        str | None, typer.Option(help="asked for when not given (better: keeps it out of shell history)")
+    ] = None,
+    display_name: Annotated[str | None, typer.Option(help="name the resident sees in LINE")] = None,
+) -> None:
+    """Create a staff account for the staff web UI and the API."""
+    from bot.db import make_engine, make_session_factory
+    from bot.migrate import upgrade_engine
+    from bot.settings import Settings
+    from handoff.accounts import AccountError, create_staff
+
+    if role not in ("staff", "supervisor", "admin"):
+        typer.echo(f"error: unknown role {role!r} (staff, supervisor or admin)", err=True)
+        raise typer.Exit(2)
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    engine = make_engine(Settings().effective_database_url)
+    try:
+        upgrade_engine(engine)
+        with make_session_factory(engine)() as session:
+            try:
+                user = create_staff(
+                    session, username=username, password=password, role=role, display_name=display_name
+                )
+                session.commit()
+            except AccountError as exc:
+                typer.echo(f"error: {exc}", err=True)
+                raise typer.Exit(1) from None
+            typer.echo(f"created {user.role} account {user.username!r}")
+    finally:
+        engine.dispose()
