@@ -81,3 +81,7 @@ def make_staff(session):
         return user
 
     return _make
+
+
+# The real app over the real LINE path (fake Messaging API over HTTP), from the transport's fixtures.
+from tests.support.fixtures import app_client, fake_line, line_app, line_settings  # noqa: E402, F401
