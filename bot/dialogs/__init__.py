@@ -1,0 +1,1 @@
+"""The guided anonymous dialogue: a state machine over plain messages (no line-bot-sdk here)."""
