@@ -145,3 +145,13 @@ def make_chat(session_factory, engine):
 @pytest.fixture
 def chat(make_chat) -> Chat:
     return make_chat()
+
+
+# --- the whole path: webhook → inbox → worker → this engine → outbox → fake Messaging API ------
+
+from tests.support.fixtures import app_client, fake_line, line, line_settings, make_app  # noqa: E402, F401
+
+
+@pytest.fixture
+def line_app(line_settings, analyzer):  # noqa: F811 (the shared fixture, with the real analyzer)
+    return make_app(line_settings, analyzer=analyzer)
