@@ -62,5 +62,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from handoff.routes import install as install_handoff
 
     install_line(app)
+    from bot.line.outbound import LineNotifier
+
+    # Staff replies reach the resident through the same outbox and sender as the bot's.
+    app.state.notifier = LineNotifier(app.state.line_signals.outbox)
     install_handoff(app)
     return app

@@ -1,11 +1,62 @@
-"""Start and stop the background workers with the app (inbox processing, outbox sending, jobs)."""
+"""Start and stop the background workers with the app (inbox processing, outbox sending, timers)."""
+
+from __future__ import annotations
+
+import logging
 
 from fastapi import FastAPI
 
+log = logging.getLogger(__name__)
+
+
+def line_api_base_url(app: FastAPI) -> str:
+    """Where the Messaging API lives: LINE, a test's fake, or (simulator mode) the app's own fake."""
+    settings = app.state.settings
+    if settings.simulator_mode and "line_api_base_url" not in settings.model_fields_set:
+        return settings.public_base_url.rstrip("/") + "/simulator/line-api"
+    return settings.line_api_base_url
+
+
+def dialogue_engine(app: FastAPI):
+    engine = getattr(app.state, "dialogue_engine", None)
+    if engine is None:
+        from bot.engine import Engine
+
+        engine = Engine(analyzer=app.state.analyzer, city=app.state.city)
+        app.state.dialogue_engine = engine
+    return engine
+
 
 async def start(app: FastAPI) -> None:
-    pass
+    settings = app.state.settings
+    base = settings.public_base_url.rstrip("/")
+    if settings.simulator_mode:
+        log.warning("LINE simulator (no LINE channel configured): %s/simulator", base)
+    log.warning("staff UI: %s/staff/   webhook: %s/callback", base, base)
+    if not settings.run_worker:
+        app.state.line_worker = None
+        return
+    from bot.line.outbound import LineApi
+    from bot.worker import LineWorker
+
+    signals = app.state.line_signals
+    # Tests and benchmarks may tune back-off and timeouts (app.state.line_worker_options).
+    options = dict(getattr(app.state, "line_worker_options", None) or {})
+    api_timeout = options.pop("api_timeout", 10.0)
+    worker = LineWorker(
+        session_factory=app.state.session_factory,
+        engine=dialogue_engine(app),
+        api=LineApi(line_api_base_url(app), settings.channel_access_token, timeout=api_timeout),
+        inbox_signal=signals.inbox,
+        outbox_signal=signals.outbox,
+        **options,
+    )
+    worker.start()
+    app.state.line_worker = worker
 
 
 async def stop(app: FastAPI) -> None:
-    pass
+    worker = getattr(app.state, "line_worker", None)
+    if worker is not None:
+        worker.stop()
+        app.state.line_worker = None
