@@ -99,12 +99,15 @@ class Engine:
         idle = None if conv.state == State.START else inbound.at - conv.last_activity_at
 
         risk = self._risk(inbound)
+        # A tapped button is logged with the words the resident saw on it, so staff read the chat
+        # as it looked on the phone.
+        shown = (conv.data or {}).get("buttons", {}).get(inbound.data) if inbound.kind == "postback" else None
         conversations.append_event(
             session,
             conversation_id=conv.id,
             author="resident",
             kind=inbound.kind,
-            text=inbound.text,
+            text=inbound.text if inbound.text is not None else shown,
             payload={"data": inbound.data} if inbound.data else None,
             meta=_meta(state=conv.state, risk=risk, media_type=inbound.media_type),
         )
@@ -203,6 +206,7 @@ class Engine:
             elif isinstance(effect, RaiseUrgency):
                 self._raise_urgency(session, conv, ctx)
 
+        ctx.data["buttons"] = {q.data: q.label for m in messages for q in m.quick_replies if q.data}
         conv.state = result.state.value
         conv.data = ctx.data
         conv.last_activity_at = at

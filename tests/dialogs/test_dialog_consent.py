@@ -82,3 +82,17 @@ def test_every_label_fits_and_no_question_asks_for_a_name(city):
         filled = copy.fill(value, **{k: "x" for k in ("next_opening", "count", "topic", "value")})
         for placeholder in ("{city_name}", "{desk_name}", "{hours}", "{desk_phone}"):
             assert placeholder not in filled, path
+
+
+def test_flex_messages_are_valid_for_the_line_sdk(chat):
+    """Both Flex messages parse with line-bot-sdk's own models (what LINE accepts)."""
+    from linebot.v3.messaging import FlexMessage
+
+    preview = walk(chat, "preview")
+    declined = chat.tap("同意しない")
+    flexes = [m for m in preview.messages + declined.messages if m.flex is not None]
+    assert {m.flex["type"] for m in flexes} == {"bubble", "carousel"}
+    for m in flexes:
+        parsed = FlexMessage.from_dict({"type": "flex", "altText": m.alt_text, "contents": m.flex})
+        assert parsed is not None and parsed.contents is not None
+        assert parsed.to_dict()["contents"]["type"] == m.flex["type"]

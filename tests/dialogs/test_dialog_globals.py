@@ -78,7 +78,7 @@ def test_human_skips_to_preview_and_consent(chat):
     reply = chat.postback("g:human")
     assert reply.state == "preview"
     assert reply.flexes and reply.buttons == ["同意する", "同意しない"]
-    assert "家賃が払えません" in str(reply.flexes[0])
+    assert "家賃が払えません" in str(reply.flexes[0]) and "住まいのこと" in str(reply.flexes[0])
 
 
 def test_emergency_and_help_keep_the_state(chat):

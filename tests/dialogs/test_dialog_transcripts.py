@@ -274,3 +274,15 @@ def test_nothing_understood_goes_straight_to_topic_buttons(chat):
     assert reply.state == "correct_topics"
     assert "うまく読み取れなかった" in reply.text
     assert len(reply.buttons) == 9 and all(len(b) <= 20 for b in reply.buttons)
+
+
+def test_tapped_buttons_are_logged_with_their_words(chat, session_factory):
+    chat.follow()
+    chat.tap("相談する")
+    chat.tap("家族のこと")
+    with session_factory() as s:
+        conv = conversations.active_conversation(s, resident_id=chat.resident_id)
+        said = [
+            e.text for e in conversations.list_events(s, conversation_id=conv.id) if e.author == "resident"
+        ]
+    assert said == [None, "相談する", "家族のこと"]

@@ -63,3 +63,15 @@ def test_whole_flow_over_the_webhook(line, app_client):
     # A crisis message later still gets the numbers in the very next reply.
     got = line.say(user, "もう死にたいです")
     assert "0120-279-338" in got[0]["text"]
+
+
+def test_declined_over_the_webhook_gets_the_directory_carousel(line, app_client):
+    user = ev.new_user_id()
+    line.say(user, "家賃が払えなくて困っています")
+    got = line.say(user, "人と話したい")
+    assert "同意しない" in _buttons(got)
+    got = line.postback(user, _buttons(got)["同意しない"])
+    carousels = [m for m in got if m.get("type") == "flex" and m["contents"]["type"] == "carousel"]
+    assert carousels and "電話" in str(carousels[0]["contents"])
+    with app_client.app.state.session_factory() as s:
+        assert s.scalars(select(Case)).all() == []

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.dialogs import flex
 from bot.dialogs.core import Ctx, Input, RequestHandoff, Result, State, say
-from bot.dialogs.steps.reflect import effective_analysis
+from bot.dialogs.steps.reflect import effective_analysis, refresh_analysis
 from bot.messages import Outbound
 
 Q_HK = "preview.hikikomori_fields"
@@ -26,6 +26,7 @@ def build_sheet(ctx: Ctx):
     from handoff.directory import Directory
     from handoff.sheet import draft_sheet
 
+    refresh_analysis(ctx)
     answers = dict(ctx.answers)
     if answers.get("child_age"):
         answers["special_notes"] = f"お子さんの年齢：{answers['child_age']}"

@@ -48,6 +48,7 @@ def _merge_new_words(ctx: Ctx, text: str) -> None:
             topics.append(t)
     # Keep the stored analysis (summary, facts) in step with everything said.
     ctx.data["analysis"] = analyze_words(ctx, ctx.words)
+    ctx.data["analyzed_words"] = len(ctx.words)
 
 
 def on_topics(ctx: Ctx, inp: Input) -> Result:

@@ -27,6 +27,26 @@ def topics_of(analysis: dict[str, Any]) -> list[str]:
     return topics
 
 
+def refresh_analysis(ctx: Ctx) -> None:
+    """Analyse words that arrived since the last analysis (e.g. 人と話したい before 以上です).
+
+    Topics the resident already confirmed or corrected stay; new words can only add topics.
+    """
+    if not ctx.words or ctx.data.get("analyzed_words") == len(ctx.words):
+        return
+    seen = ctx.data.get("analyzed_words") or 0
+    analysis = analyze_words(ctx, ctx.words)
+    ctx.data["analysis"] = analysis
+    ctx.data["analyzed_words"] = len(ctx.words)
+    if ctx.data.get("topics") is None:
+        ctx.data["topics"] = topics_of(analysis)
+        return
+    topics = ctx.data["topics"]
+    for t in topics_of(analyze_words(ctx, ctx.words[seen:])):
+        if t not in topics:
+            topics.append(t)
+
+
 def effective_analysis(ctx: Ctx) -> dict[str, Any]:
     """The analysis as the resident confirmed or corrected it (topics override the model)."""
     from nlp.taxonomy import SUBCATEGORIES
@@ -69,6 +89,7 @@ def begin(ctx: Ctx) -> Result:
     from bot.dialogs.steps import correct
 
     ctx.data["analysis"] = analyze_words(ctx, ctx.words)
+    ctx.data["analyzed_words"] = len(ctx.words)
     ctx.data["topics"] = topics_of(ctx.data["analysis"])
     if not ctx.data["topics"]:
         return Result(State.CORRECT_TOPICS, correct.enter_topics(ctx, lead=ctx.t("reflect.none_found")))
