@@ -100,6 +100,7 @@ class Case(Base):
     writer_type: Mapped[str] = mapped_column(String(16), default="unknown")
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)
     primary: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    subcategories: Mapped[list[str]] = mapped_column(JSON, default=list)
     risk: Mapped[list[str]] = mapped_column(JSON, default=list)
     contact_preference: Mapped[str | None] = mapped_column(String(8), nullable=True)
     contact_phone: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)

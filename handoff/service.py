@@ -97,6 +97,7 @@ def _apply_sheet_facts(case: Case, sheet: SheetDraft) -> None:
     """Copy the non-personal facts the queue filters on out of the (encrypted) sheet."""
     case.categories = list(sheet.categories)
     case.primary = sheet.primary
+    case.subcategories = list(sheet.subcategories)
     case.risk = list(sheet.risk)
     case.writer_type = sheet.writer_type
     if sheet.contact_preference:

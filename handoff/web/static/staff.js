@@ -1,0 +1,99 @@
+// 相談員画面: live updates (SSE), double-submit guard, canned replies. No build step.
+"use strict";
+
+function onceForms() {
+  document.querySelectorAll("form[data-once]").forEach((form) => {
+    form.addEventListener("submit", (e) => {
+      if (form.dataset.submitting) { e.preventDefault(); return; }
+      if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) { e.preventDefault(); return; }
+      form.dataset.submitting = "1";
+      // Disable after the browser has taken the clicked button's value.
+      setTimeout(() => form.querySelectorAll("button").forEach((b) => { b.disabled = true; }), 0);
+    });
+  });
+}
+
+function cannedReplies() {
+  const select = document.getElementById("canned-select");
+  const box = document.getElementById("reply-text");
+  if (!select || !box) return;
+  select.addEventListener("change", () => {
+    if (!select.value) return;
+    const text = select.value.replaceAll("{name}", select.dataset.name || "");
+    box.value = box.value ? box.value + "\n" + text : text;
+    select.value = "";
+    box.focus();
+  });
+}
+
+function showAlert(text) {
+  const el = document.getElementById("live-alert");
+  if (!el) return;
+  el.textContent = text;
+  el.hidden = false;
+  el.classList.remove("pulse"); void el.offsetWidth; el.classList.add("pulse");
+  if (!document.title.startsWith("● ")) document.title = "● " + document.title;
+  clearTimeout(showAlert.timer);
+  showAlert.timer = setTimeout(() => { el.hidden = true; document.title = document.title.replace(/^● /, ""); }, 15000);
+}
+
+function liveStatus(ok) {
+  const el = document.getElementById("live-status") || document.getElementById("chat-live");
+  if (!el) return;
+  el.textContent = ok ? "● 自動更新中" : "○ 再接続中…";
+  el.classList.toggle("offline", !ok);
+}
+
+function liveQueue() {
+  const box = document.querySelector("[data-live-queue]");
+  if (!box || !window.EventSource) return;
+  let known = null;
+  const es = new EventSource("/staff/events");
+  es.addEventListener("open", () => liveStatus(true));
+  es.addEventListener("error", () => liveStatus(false));
+  es.addEventListener("gone", () => es.close());
+  es.addEventListener("queue", async (e) => {
+    const data = JSON.parse(e.data);
+    if (known === null) { known = data; return; }
+    if (data.latest_id > known.latest_id) {
+      // Content-free on purpose: no category or words in a banner someone might glance at.
+      showAlert("新しい相談が届きました（未対応 " + data.waiting + "件）");
+    }
+    known = data;
+    const resp = await fetch("/staff/queue/rows?" + box.dataset.query, { credentials: "same-origin" });
+    if (resp.ok) box.innerHTML = await resp.text();
+  });
+}
+
+function liveCase() {
+  const head = document.querySelector("[data-live-case]");
+  const chat = document.querySelector("[data-live-chat]");
+  if (!head || !window.EventSource) return;
+  const id = head.dataset.liveCase;
+  let known = null;
+  const es = new EventSource("/staff/cases/" + id + "/events");
+  es.addEventListener("open", () => liveStatus(true));
+  es.addEventListener("error", () => liveStatus(false));
+  es.addEventListener("gone", () => { es.close(); document.getElementById("case-changed").hidden = false; });
+  const scrollDown = () => { if (chat) chat.scrollTop = chat.scrollHeight; };
+  scrollDown();
+  es.addEventListener("case", async (e) => {
+    const data = JSON.parse(e.data);
+    if (known === null) { known = data; return; }
+    if (data.status !== known.status || data.owner_id !== known.owner_id) {
+      document.getElementById("case-changed").hidden = false;
+    }
+    if (chat && data.last_event !== known.last_event) {
+      const resp = await fetch("/staff/cases/" + id + "/chat", { credentials: "same-origin" });
+      if (resp.ok) { chat.innerHTML = await resp.text(); scrollDown(); }
+    }
+    known = data;
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  onceForms();
+  cannedReplies();
+  liveQueue();
+  liveCase();
+});
