@@ -23,8 +23,44 @@ def serve(
     import uvicorn
 
     from bot.main import create_app
+    from bot.migrate import upgrade
+    from bot.settings import Settings
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    settings = Settings()
+    if "public_base_url" not in settings.model_fields_set:
+        # The simulator's sender calls the in-app fake LINE API at this address, so it must be ours.
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        settings = settings.model_copy(update={"public_base_url": f"http://{shown}:{port}"})
+    # The embedded default must work on a fresh machine: bring the schema up to date first.
+    upgrade(settings.effective_database_url)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@app.command()
+def worker() -> None:
+    """Process the LINE inbox and send the outbox without serving HTTP (extra processes on PostgreSQL)."""
+    import asyncio
+    import signal
+
+    from bot.main import create_app
+    from bot.settings import Settings
+
+    settings = Settings()
+    if settings.effective_database_url.startswith("sqlite"):
+        typer.echo("SQLite allows one process: `serve` already runs the workers.", err=True)
+        raise typer.Exit(2)
+    web_app = create_app(settings)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with web_app.router.lifespan_context(web_app):
+            typer.echo("worker running; Ctrl-C to stop")
+            await stop.wait()
+
+    asyncio.run(run())
 
 
 @db_app.command("upgrade")

@@ -16,7 +16,15 @@ Then:
 from __future__ import annotations
 
 import functools
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -95,6 +103,9 @@ def make_app(settings: Settings, *, fast_retries: bool = True, analyzer=None) ->
             "outbox_backoff": (0.05, 0.3),
             "api_timeout": 1.0,
             "tick_seconds": 0.5,
+            # A test that kills a process mid-send must not wait a production-length lease.
+            "inbox_lease": timedelta(seconds=10),
+            "outbox_lease": timedelta(seconds=5),
         }
     return app
 
@@ -167,3 +178,77 @@ class LineDriver:
 @pytest.fixture
 def line(app_client, fake_line) -> LineDriver:
     return LineDriver(app_client, fake_line)
+
+
+# ---------------------------------------------------------------- the app in a subprocess
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class AppProcess:
+    """`python -m tests.support.serve_app` on a free port; `kill()` is SIGKILL (no clean shutdown)."""
+
+    def __init__(self, env: dict[str, str], *, log_path: Path) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        ours = ("LINE_", "CONSULT_", "DATABASE_")  # the caller's own settings must not leak in
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
+        full_env = {**inherited, "PYTHONPATH": str(REPO_ROOT), **env}
+        full_env.setdefault("CONSULT_PUBLIC_BASE_URL", self.base_url)
+        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.serve_app", "--port", str(self.port)],
+            env=full_env,
+            cwd=REPO_ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        self.log_path = log_path
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("app process exited:\n" + self.log_path.read_text(errors="replace"))
+            try:
+                if httpx.get(self.base_url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError("app process not ready:\n" + self.log_path.read_text(errors="replace"))
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+        self._log.close()
+
+    stop = kill
+
+
+def process_env(db_url: str, var_dir: Path, fake_line: FakeLine | None, **extra: str) -> dict[str, str]:
+    """Environment for AppProcess: the test channel (or simulator mode when fake_line is None)."""
+    env = {
+        "DATABASE_URL": db_url,
+        "CONSULT_VAR_DIR": str(var_dir),
+        "CONSULT_SECRET_KEY": TEST_SECRET_KEY,
+        "CONSULT_LOAD_NLP": "false",
+        "CONSULT_TEST_FAST_RETRIES": "1",
+    }
+    if fake_line is not None:
+        env.update(
+            LINE_CHANNEL_SECRET=ev.TEST_CHANNEL_SECRET,
+            LINE_CHANNEL_ACCESS_TOKEN=ev.TEST_ACCESS_TOKEN,
+            LINE_API_BASE_URL=fake_line.base_url,
+        )
+    env.update(extra)
+    return env
