@@ -86,6 +86,10 @@ class Engine:
                 )
             return []
 
+        if conv is not None:
+            # Lock the row (PostgreSQL) so the pause timer in `tick` cannot step the same
+            # conversation at the same moment; it skips locked rows.
+            conv = session.get(Conversation, conv.id, with_for_update=True, populate_existing=True)
         case_status = self._case_status(session, resident_id)
         fresh = conv is None
         if conv is not None and conv.consented and case_status is None:
@@ -122,11 +126,13 @@ class Engine:
         """A pause while telling moves on to the reflection: (resident_id, messages to push)."""
         cutoff = now - self.telling_pause
         due = session.scalars(
-            select(Conversation).where(
+            select(Conversation)
+            .where(
                 Conversation.active.is_(True),
                 Conversation.state == State.TELLING.value,
                 Conversation.last_activity_at < cutoff,
             )
+            .with_for_update(skip_locked=True)
         ).all()
         pushes: list[tuple[int, list[Outbound]]] = []
         for conv in due:

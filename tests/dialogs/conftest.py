@@ -112,6 +112,9 @@ class Chat:
     def follow(self, *, advance: timedelta = timedelta(seconds=1)) -> Reply:
         return self._run(self._inbound("follow"), advance=advance)
 
+    def unfollow(self) -> Reply:
+        return self._run(self._inbound("unfollow"), advance=timedelta(seconds=1))
+
     def sticker(self) -> Reply:
         return self._run(self._inbound("media", media_type="sticker"), advance=timedelta(seconds=5))
 

@@ -135,3 +135,31 @@ def _outcomes():
     from handoff.models import OUTCOME_LABELS
 
     return OUTCOME_LABELS
+
+
+def test_rich_menu_postbacks_work_like_the_words(chat):
+    walk(chat, "telling")
+    assert chat.postback("g:emergency").state == "telling"
+    assert "使い方" in chat.postback("g:help").text
+    assert chat.postback("g:delete").state == "confirm_delete"
+    assert chat.postback("delete:no").state == "telling"
+    assert chat.postback("g:restart").state == "about_whom"
+    reply = chat.postback("g:quit")
+    assert "やめますね" in reply.text and chat.conversation() is None
+
+
+def test_blocking_and_coming_back_asks_to_continue(chat):
+    walk(chat, "followup")
+    assert chat.unfollow().messages == []
+    reply = chat.follow()
+    assert reply.state == "resume" and "続きから" in reply.buttons
+
+
+def test_typed_answers_work_where_buttons_are_offered(chat, session_factory):
+    walk(chat, "preview")
+    reply = chat.say("はい")  # typed instead of 同意する
+    assert reply.state == "contact"
+    reply = chat.say("電話でお願いします。03-1234-5678です")
+    assert reply.state == "handed_off" and "お電話でのご連絡" in reply.text
+    (case,) = cases_of(session_factory, chat.resident_id)
+    assert case.contact_phone == "03-1234-5678"
