@@ -236,3 +236,25 @@ def test_openapi_documents_the_routes(app_client):
         "/api/cases/{case_id}/messages",
     ]:
         assert p in paths
+
+
+# Every route × role on a case owned by staff1: what others may see and do.
+@pytest.mark.parametrize(
+    ("who", "listed", "detail", "claim", "message"),
+    [
+        ("staff1", True, 200, 200, 200),  # the owner
+        ("staff2", False, 403, 409, 403),  # another staff member
+        ("super", True, 200, 409, 403),  # supervisors read all, but reply only on cases they own
+        ("admin1", True, 200, 409, 403),
+    ],
+)
+def test_route_role_matrix(app_client, staff_users, new_case, db, who, listed, detail, claim, message):
+    case = new_case()
+    service.claim(db, case_id=case.id, staff=staff_users["staff1"])
+    db.commit()
+    h = token(app_client, who)
+    assert (case.id in [c["id"] for c in app_client.get("/api/cases", headers=h).json()]) is listed
+    assert app_client.get(f"/api/cases/{case.id}", headers=h).status_code == detail
+    assert app_client.post(f"/api/cases/{case.id}/claim", headers=h).status_code == claim
+    r = app_client.post(f"/api/cases/{case.id}/messages", headers=h, json={"text": "こんにちは"})
+    assert r.status_code == message

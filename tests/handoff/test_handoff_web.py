@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+import zlib
 
 import pytest
 from handoff_support import CONSENT_TEXT, PASSWORD, make_sheet
@@ -86,6 +87,17 @@ def csrf(client, url="/staff/"):
 def audits(db, action):
     db.expire_all()
     return list(db.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+
+
+def embedded_fonts_include(pdf: bytes, name: bytes) -> bool:
+    """WeasyPrint compresses object streams; look for the font name inside them."""
+    for m in re.finditer(rb"stream\r?\n(.*?)endstream", pdf, re.S):
+        try:
+            if name in zlib.decompress(m.group(1)):
+                return True
+        except zlib.error:
+            continue
+    return name in pdf
 
 
 def wait_for(predicate, timeout=10.0):
@@ -293,6 +305,7 @@ def test_print_view_pdf_and_csv_are_audited(app_client, users, new_case, db):
     pdf = app_client.get(f"/staff/cases/{case.id}/sheet.pdf")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
+    assert embedded_fonts_include(pdf.content, b"NotoSansCJK"), "Japanese needs the Noto CJK font in the PDF"
     csv = app_client.get("/staff/export/cases.csv")
     assert csv.content.startswith(b"\xef\xbb\xbf")
     text = csv.content.decode("utf-8-sig")
