@@ -20,6 +20,7 @@ from nlp.normalize import chunks, normalize, sentences
 from nlp.taxonomy import CATEGORIES, RISK_FLAGS, SUBCATEGORIES, parent_of
 
 MODEL_DIR = Path(__file__).parent / "model"
+NO_CONCERN = "no_concern"
 # The classifier reads at most this many characters (in sentence-aligned chunks); risk reads all.
 CLASSIFY_CHARS = 4000
 CHUNK_CHARS = 1000
@@ -30,6 +31,27 @@ _PRIMARY_CUE = re.compile(
     "|いちばん(?:困|悩|心配)|何より|なにより|特に(?:困|悩|心配)|最も(?:困|悩|心配)|とにかく"
     "|本当に困って|一番は|メインは|主に"
 )
+
+
+# Messages made only of greetings, thanks, tests, "I want to talk" and punctuation carry no
+# concern yet, whatever a classifier thinks of their characters (テスト looks like 試験).
+_NO_CONTENT = re.compile(
+    "こんにちは|こんばんは|おはよう(?:ございます)?|はじめまして|初めまして|よろしく(?:お願い|おねがい)?(?:します|いたします)?"
+    "|ありがと(?:う)?(?:ございました|ございます)?|どうも|すみません|すいません|ごめんなさい|お願いします|おねがいします"
+    "|テスト|てすと|test|hello|hi|送信|スタンプ|了解(?:です|しました)?|おけ|ok|はい|いいえ"
+    "|(?:ちょっと|少し)?(?:相談|そうだん)(?:したい|させて|して|が)?(?:こと)?(?:が)?(?:ある|あります|です|ください|もいいですか|いいですか)?"
+    "|(?:どこ|だれ|誰)に(?:相談|そうだん)(?:したら|すれば)(?:いい|よい|ええ)(?:の|ん)?か(?:わから|分から)(?:ない|なくて|へん)(?:ねん|です)?"
+    "|はじめて(?:です|つかいます|使います)?|です|ます"
+    "|(?:話|はなし)を?(?:聞|き)いて(?:ほしい|ください|もらえますか)"
+)
+_KANA_ONLY = re.compile("[ぁ-んァ-ンー]+")
+_NOISE = re.compile("[\\W_a-z0-9ー]+")
+
+
+def has_no_content(norm: str) -> bool:
+    """True when nothing is left after greetings, thanks, tests, "I want to consult" and noise."""
+    residue = _NOISE.sub("", _NO_CONTENT.sub("", norm.replace(" ", "")))
+    return not residue or (len(residue) <= 2 and _KANA_ONLY.fullmatch(residue) is not None)
 
 
 @dataclass
@@ -54,6 +76,7 @@ class Thresholds:
 
     category: float = 0.5
     subcategory: float = 0.5
+    no_concern: float = 0.5
     risk_model: float = 0.9
     keyword_boost: float = 0.35
     per_label: dict[str, float] = field(default_factory=dict)
@@ -122,9 +145,17 @@ class Analyzer:
 
     def _decide(self, norm: str, scores: dict[str, float]) -> tuple[list[str], list[str], str | None]:
         th = self.thresholds
+        if has_no_content(norm):
+            return [], [], None
         strong = keywords.strong_hits(norm)
         combined = dict(scores)
+        primary_scores = {c: scores.get(f"primary_{c}", 0.0) for c in CATEGORIES}
         if self._classifier is not None:
+            # The model's own "no concern" reading wins over keywords: 引きこもりの家族会はどこ？
+            # asked for a friend is a question, not a consultation.
+            no_concern = scores.get(NO_CONCERN, 0.0)
+            if no_concern >= th.no_concern and no_concern > max(primary_scores.values()):
+                return [], [], None
             # Keywords that name a subcategory outright lift it (and its parent) over the line.
             for sub in strong:
                 if sub in keywords.TRUSTED:
@@ -134,6 +165,10 @@ class Analyzer:
         subs = [s for s in SUBCATEGORIES if combined.get(s, 0.0) >= th.of(s)]
         cats = [c for c in CATEGORIES if combined.get(c, 0.0) >= th.of(c)]
         cats += [parent_of(s) for s in subs if parent_of(s) not in cats]
+        if not cats and self._classifier is not None:
+            best = max(CATEGORIES, key=lambda c: primary_scores[c])
+            if primary_scores[best] >= th.category:
+                cats = [best]
         cats = [c for c in CATEGORIES if c in cats]
         # Every ticked category needs a subcategory: take its best-scoring one.
         for c in cats:
@@ -141,23 +176,29 @@ class Analyzer:
                 children = [s for s in SUBCATEGORIES if parent_of(s) == c]
                 subs.append(max(children, key=lambda s: combined.get(s, 0.0)))
         subs = [s for s in SUBCATEGORIES if s in subs]
-        primary = self._primary(norm, cats, combined) if cats else None
+        primary = self._primary(norm, cats, combined, primary_scores) if cats else None
         return cats, subs, primary
 
-    def _primary(self, norm: str, cats: list[str], combined: dict[str, float]) -> str:
-        def strength(c: str) -> float:
-            best_sub = max((combined.get(s, 0.0) for s in SUBCATEGORIES if parent_of(s) == c), default=0.0)
-            return combined.get(c, 0.0) + 0.5 * best_sub
-
+    def _primary(
+        self, norm: str, cats: list[str], combined: dict[str, float], primary_scores: dict[str, float]
+    ) -> str:
+        if len(cats) == 1:
+            return cats[0]
         for sentence in sentences(norm):
-            if _PRIMARY_CUE.search(sentence) and len(cats) > 1:
+            if _PRIMARY_CUE.search(sentence):
                 local = self.scores(sentence)
-                local_hits = keywords.strong_hits(sentence)
-                for sub in local_hits:
+                for sub in keywords.strong_hits(sentence):
                     local[parent_of(sub)] = local.get(parent_of(sub), 0.0) + 0.5
                 cued = max(cats, key=lambda c: local.get(c, 0.0))
                 if local.get(cued, 0.0) >= 0.5:
                     return cued
+        if self._classifier is not None:
+            return max(cats, key=lambda c: (primary_scores[c], combined.get(c, 0.0)))
+
+        def strength(c: str) -> float:
+            best_sub = max((combined.get(s, 0.0) for s in SUBCATEGORIES if parent_of(s) == c), default=0.0)
+            return combined.get(c, 0.0) + 0.5 * best_sub
+
         return max(cats, key=strength)
 
     def _name_spans(self, text: str) -> list[tuple[int, int]]:

@@ -4,13 +4,18 @@ Why rules: a missed crisis is the worst bug this bot can have, and a lexicon is 
 testable phrase by phrase and does not drift when the model is retrained. The trained model may
 add a second signal (OR), never remove one.
 
-How it works, per risk view of the text (see `risk_views`):
-1. Idioms and harmless neighbours (死ぬほど忙しい, 笑い死ぬ, 首になった, 殺虫剤, 自殺対策の講座 …)
-   are blanked out first, so they cannot match.
-2. Every lexicon pattern is searched over the whole text (no length cap: a crisis sentence at
-   the end of a 10,000-character rant still counts).
-3. A match followed by a negation (死にたいとは思っていない, 死ぬつもりはない) is dropped unless
-   the negation is itself negated (死にたいと思わない日はない).
+How it works, on two views of the text (normalised; and the same in hiragana, so kana-only
+writing meets the kana spellings of the patterns):
+1. Idioms and harmless neighbours (死ぬほど忙しい, 笑い死ぬ, 首になった, 殺虫剤, 自殺対策の講座,
+   清水の舞台から飛び降りる …) are blanked out first, so they cannot match.
+2. Every lexicon pattern is searched over the whole text — no length cap: a crisis sentence at
+   the end of a 10,000-character rant still counts.
+3. A hit is dropped when it is negated right after (死にたいとは思っていない, 死ぬつもりはない,
+   消えたいとかじゃない) unless the negation is negated again (死にたいと思わない日はない), or
+   when it is told as the past *and* the message says it is over (以前は死にたいと思っていたが、
+   今は落ち着いています). Anything else fires: when in doubt, show the numbers.
+4. Short, urgent messages that pair a body symptom with a cry for help (あたまいたい はきそう
+   たてない / むねがいたい うごけない) count as a medical emergency even without a lexicon hit.
 """
 
 from __future__ import annotations
@@ -25,42 +30,62 @@ VIOLENCE = "violence_risk"
 MEDICAL = "medical_emergency"
 FLAG_ORDER = (SUICIDE, VIOLENCE, MEDICAL)
 
-# Kanji-or-kana alternatives for the key words, so kana-only writing matches too.
+# Kanji-or-kana alternatives for key words, so kana-only writing matches too.
 SHI = "(?:死|し)"
 KIE = "(?:消|き)"
-IKI = "(?:生|い)"
 KOROSU = "(?:殺|ころ)"
 NAGU = "(?:殴|なぐ)"
-SHINU_WISH = f"{SHI}に(?:たい|たく(?!な[いか])|て[えぇー]|たか|とう)"
+IKITE = "(?:生|い)[きぎ](?:て|で|と)"  # 生きて / いきて / 生ぎで (東北) / 生きと(っても) (関西・信州)
+PERSON = (
+    "(?:父|母|ちち|はは|夫|おっと|妻|祖母|祖父|ばあちゃん|じいちゃん|おばあ(?:ちゃん|さん)|おじい(?:ちゃん|さん)"
+    "|息子|むすこ|娘|むすめ|子|こ|赤ちゃん|あかちゃん|主人|旦那|兄|姉|弟|妹|利用者さん|本人|彼|友達|友人)"
+)
 
 # Harmless neighbours: replaced by "＿" before matching (same length keeps offsets stable).
 _TRAPS = [
-    f"{SHI}ぬ(?:ほど|くらい|ぐらい|程)",  # 死ぬほど忙しい
+    f"{SHI}ぬ(?:ほど|くらい|ぐらい|程)(?!.{{0,3}}(?:つら|辛|苦し))",  # 死ぬほど忙しい
     f"{SHI}ぬかと(?:思|おも)",  # 死ぬかと思った (a scare, told afterwards)
-    f"{SHI}ぬ(?:まで|までに)",  # 死ぬまでに一度は
+    f"{SHI}ぬまで(?:に|働|ずっと)|{SHI}ぬ気で(?:頑張|がんば|やれ|働|勉強)|{SHI}ぬ前に",
     f"笑い{SHI}|(?:笑|わら)いすぎて{SHI}|腹筋{SHI}|{SHI}ぬほど笑",
-    f"(?:ゲーム|げーむ|ドラマ|映画|漫画|マンガ|アニメ|小説|キャラ|ゾンビ)[^。]{{0,12}}?(?:{SHI}|{KOROSU}|殴)",
-    "首に(?:な|され|する)|首を切られ|首切り|クビ",  # dismissal, not hanging
-    f"(?:亡|な)くな(?:っ|り|る)|{SHI}去|{SHI}別|{SHI}亡(?:届|診断|保険|退職)",
+    f"(?:ゲーム|ドラマ|映画|漫画|マンガ|アニメ|小説)(?:で|の中で|の中の|内で|しながら|のセリフ|のキャラ|みたいに)"
+    f"[^。]{{0,24}}(?:{SHI}|{KOROSU}|殴|なぐ)",
+    "(?:ボクシング|スパー|格闘技|試合|空手|柔道)[^。]{0,20}(?:殴|なぐ)",
+    f"(?:学校|家|会社|仕事|課題|宿題|暑さ|寒さ|上司|部活|受験|締め切り)に{KOROSU}され(?:る|そう)(?=[ー]|[^。]{{0,10}}(?:笑|わら|w))",
+    f"{SHI}ぬ(?:から|前に)遺言|終活",
+    "寝転んで泣き叫|癇癪[^。]{0,20}泣き叫|毎日ぐったり|胸が(?:苦し|くるし)くな",
+    f"(?:{NAGU}|蹴|{KOROSU})りたい(?:くらい|ほど|ぐらい)|{KOROSU}したい(?:くらい|ほど|ぐらい)",
+    "(?:子ども?の(?:ころ|頃)|昔|過去|幼い頃)の(?:虐待|暴力|dv)",
+    f"{KOROSU}されるかと(?:思|おも)|{KOROSU}す気か|{KOROSU}すぞ(?:って|と)?(?:笑|w)",
+    "首に(?:な|され|する)|首を切られ|首切り|クビ|首が回らな",  # dismissal / debt idioms, not hanging
+    "亡くな(?:っ|り|る)|死去|死別|死亡(?:届|診断|保険|退職)|死後|看取",
     "自殺(?:対策|予防|防止|総合対策|対策推進)|(?:ゲートキーパー|いのちの電話)[^。]{0,6}(?:講座|研修|養成|ボランティア)",
+    "自殺の(?:意図|つもり|意思)(?:は|では|じゃ)(?:ない|なく|ありません)",
     f"(?:{KOROSU}虫|{KOROSU}菌|{KOROSU}鼠|{KOROSU}到|{KOROSU}風景|必{KOROSU}|{KOROSU}生|黙{KOROSU}|相{KOROSU}|悩{KOROSU}|{KOROSU}陣|息を{KOROSU}|声を{KOROSU}|{KOROSU}し文句)",
-    "(?:虐待|暴力|dv|ハラスメント)(?:防止|予防|対策)?[^。]{0,4}(?:講座|研修|講演|セミナー|勉強会|啓発|研究|防止法)",
-    "(?:ネット|ネット上|sns|ツイッター|twitter|x|掲示板|ヤフコメ|コメント)で(?:叩|たた)か",
-    "(?:肩|太鼓|ドア|扉|キーボード|布団|手|背中)を(?:叩|たた)",
-    "叩き台|たたき台|殴り書き|なぐり書き|(?:死|し)に(?:体|たい)けん|死活",
-    "(?:息|いき)(?:抜き|ぬき)",
-    "(?:眠|ねむ)(?:れない|れず)",  # insomnia is a symptom, handled by the classifier
-    "心中(?:お察し|察し|穏やか|複雑)",
-    "(?:気|き)(?:が|も)?(?:狂いそう|くるいそう)",
+    "(?:虐待|暴力|dv|ハラスメント)(?:防止|予防|対策)?[^。]{0,4}(?:講座|研修|講演|セミナー|勉強会|啓発|研究|防止法|相談先|相談窓口|の事件|のニュース)",
+    "経済的虐待|ニュースで[^。]{0,20}",
+    "(?:ネット|sns|ツイッター|twitter|掲示板|ヤフコメ|コメント|口コミ)[^。]{0,16}?(?:叩|たた)か",
+    "(?:肩|太鼓|ドア|扉|キーボード|布団|手|背中|電卓|石橋)を(?:叩|たた)",
+    "叩き台|たたき台|殴り書き|なぐり書き|死活|(?:清水|きよみず)の舞台から飛び(?:降|お)り",
+    f"(?:この家|自宅|住み慣れた家|畳の上|家)で{SHI}にたい",
+    "息抜き|息を抜|(?:眠|ねむ)れない|(?:眠|ねむ)れず",  # insomnia is a symptom for the classifier
+    "心中(?:お察し|察し|穏やか|複雑)|(?:気|き)(?:が|も)?(?:狂いそう|くるいそう)",
+    "手が出そう(?:な|に)?(?:ほど|くらい|ぐらい)|手は出(?:さ|しませ)",
+    "息ができない(?:くらい|ほど|ぐらい)(?:笑|わら)|息苦し",
+    "救急車を呼ぶべきか迷った(?:とき|時)|救急(?:の日|医療週間|講習)|救命講習",
+    "ぐったり(?:疲れ|つかれ)|胸が(?:痛|いた)(?:む|み|くな)|胸が(?:いっぱい|熱く)|頭が痛い問題",
+    "(?:関係|契約|付き合い|仕事|バイト|今の仕事|この話|話)を[^。]{0,8}(?:終わり|おわり)にしたい",
+    # 学校にいきたくない: kana-only 生きたくない is ambiguous, so only もういきたくない counts.
+    "(?<!もう)(?:いき|行き)たくない|(?<!もう)(?:いき|行き)たく(?:ねえ|ねぇ)",
+    # 続けられない / 受けられる: kana 蹴られ only counts after を/に/で (lexicon below).
+    "(?<![をにでアあ、])けられ(?=な|る|ます|た)",
 ]
 _TRAP_SOURCE = "|".join(f"(?:{t})" for t in _TRAPS)
-_TRAP_RES = (re.compile(_TRAP_SOURCE), re.compile(to_hiragana(_TRAP_SOURCE)))
 
-# (flag, pattern). Patterns are searched over the risk view; write kana alternatives where
-# kana-only writing is plausible.
+# (flag, pattern), searched over the risk views. Write kana alternatives where kana-only
+# writing is plausible.
 _LEXICON: list[tuple[str, str]] = [
     # --- suicide: direct ---
-    (SUICIDE, SHINU_WISH),
+    (SUICIDE, f"{SHI}に(?:たい|たく(?!な[いか])|て[えぇー]|たか|とう)"),
     (
         SUICIDE,
         f"{SHI}の(?:う|っか)(?:かな|と|か)|{SHI}んで(?:しま|しも|ま)いたい|{SHI}んじゃいたい|{SHI}んでやる",
@@ -71,128 +96,227 @@ _LEXICON: list[tuple[str, str]] = [
     ),
     (
         SUICIDE,
-        f"{SHI}ぬ(?:しか|つもり|気|覚悟|準備|方法|場所|勇気|こと(?:ばかり|しか|を考))|{SHI}に(?:方|場所|そびれ)",
+        f"{SHI}ぬ(?:しか|つもり|気|覚悟|準備|方法|場所|勇気|わ(?!け)|こと(?:ばかり|しか|を考))|{SHI}に(?:方|場所|そびれ)",
     ),
-    (SUICIDE, f"{SHI}なせて|もう{SHI}にます|{SHI}を選|{SHI}にに行"),
+    (SUICIDE, f"{SHI}なせて|もう{SHI}にます|{SHI}を選|{SHI}にに行|もう{SHI}ぬ(?!ほど|かと)"),
     (SUICIDE, "自殺|自死|自害|命を(?:絶|断|終わら)|自ら命|いのちを(?:絶|断)|自分で命"),
     (
         SUICIDE,
-        "首(?:を)?(?:吊|つ)(?:る|り|っ|ろ)|首吊り|首つり|(?:縄|なわ|ロープ|ろーぷ)を(?:買|用意|準備|かけ|結)",
+        "首(?:を)?(?:吊|つ)(?:る|り|っ|ろ)|首吊り|首つり|(?:縄|なわ|ロープ)(?:を|が)?(?:買|用意|準備|かけ|結|見つか|隠)",
     ),
     (
         SUICIDE,
-        "飛び(?:降|お)り(?:たい|よう|る|た|ようと)|(?:電車|線路|ホーム)に飛び込|飛び込み(?:たい|自殺)|飛び込もう",
+        "飛び(?:降|お)り(?:たい|よう|る|た|ようと)|(?:電車|線路|ホーム|車|くるま|トラック|川|海)に飛び込|飛び込み(?:たい|たく|自殺)|飛び込もう",
     ),
-    (SUICIDE, "練炭|樹海|遺書|身辺整理|(?:死|し)に場所"),
     (
         SUICIDE,
-        "(?:薬|くすり|睡眠薬|眠剤)を?(?:ため|貯め|溜め|大量|全部|まとめて|いっぱい|たくさん)[^。]{0,6}(?:飲|の[むんみ]|あ)",
+        "練炭|樹海|遺書|身辺整理|(?:死|し)に場所|お迎えが(?:来|き)て(?:ほし|欲し)|早くお迎え|十分生きた|もう十分いきた",
     ),
-    (SUICIDE, "(?:薬|くすり|睡眠薬|眠剤)を?(?:貯め|ため|溜め)(?:て(?:いる|る|ある|おいて)|込)"),
+    (SUICIDE, "(?:薬|くすり|睡眠薬|眠剤)を?[^。]{0,8}(?:ため|貯め|溜め)(?:て|込|た)"),
+    (
+        SUICIDE,
+        "(?:薬|くすり|睡眠薬|眠剤)を?(?:大量|ぜんぶ|全部|まとめて|いっぱい|たくさん|一気に|何十)[^。]{0,6}(?:飲|の[むんみ])|大量(?:に|の)(?:薬|くすり|睡眠薬)",
+    ),
     (SUICIDE, "オーバードーズ|odし|過量服薬"),
-    (SUICIDE, "リスカ|リストカット|手首を切|腕を切って|自傷|自分を傷つけ|切りたくな"),
+    (
+        SUICIDE,
+        "リスカ|リストカット|手首を(?:深く)?切|手首に(?:切り傷|傷)|(?:腕|うで)を切って|自傷|自分を傷つけ|切りたくな",
+    ),
     # --- suicide: indirect ---
     (
         SUICIDE,
-        f"{KIE}え(?:たい|たく(?!な[いか])|てしまいたい|ちゃいたい|てなくなりたい|てしまえたら|てしまえば|られたら|て[えぇ](?!る))",
-    ),
-    (SUICIDE, "いなくなりたい|居なくなりたい|いなくなってしまいたい|この世から|あの世に"),
-    (SUICIDE, f"{IKI}き(?:て(?:い)?|る)?(?:たく|ていたく)(?:ない|な[いか]|ね)"),
-    (
-        SUICIDE,
-        f"{IKI}き(?:てる|ている|る|てい|て)(?:意味|価値|理由)(?:が|も|は)?(?:ない|無い|わからない|分からない|見いだせ|見つから)",
+        f"{KIE}え(?:たい|たく(?!な[いか])|てしまいたい|ちゃいたい|てなくなりたい|てしまえたら|てしまえば|られたら|て[えぇ](?!る)|るしかない|てもだれも|ても誰も)",
     ),
     (
         SUICIDE,
-        f"{IKI}き(?:る|てる|ている|ていく)?(?:の|こと)?(?:が|に)(?:つら|辛|しんど|嫌|いや|疲れ|つかれ|苦し)",
-    ),
-    (SUICIDE, f"{IKI}き(?:る|ていく)(?:気力|希望)|{IKI}きてても(?:仕方|しかた|しょうが)"),
-    (
-        SUICIDE,
-        "楽になりたい|らくになりたい|終わりにしたい|終わらせたい|おわらせたい|人生を(?:終|お)わら|全部(?:終|お)わりに",
+        "消えるわ|いな[くぐ]な(?:りたい|りてえ|りて[えぇ]|っちまいたい|ってしまいたい|った(?:ほう|方)が|れば(?:楽|いい))|居なくなりたい|この世から|あの世に",
     ),
     (
         SUICIDE,
-        "朝が(?:来|こ)なければ|朝(?:が)?来なきゃ|目が覚めなければ|目覚めなければ|目が覚めないで|眠ったまま|ずっと眠っていたい|永遠に眠",
+        f"{IKITE}(?:い)?たく(?:ない|な[いか]|ね)|生きたく(?:ない|な[いか]|ね)|もう(?:生|い)きたく(?:ない|ね)|(?:生|い)きるのを?(?:やめ|止め)たい",
     ),
     (
         SUICIDE,
-        "(?:私|自分|わたし|僕|俺|あたし|うち)が?(?:なんか)?いない(?:ほう|方)が|(?:私|自分|わたし|僕|俺|あたし)(?:なんて|なんか)いない(?:ほう|方)",
+        f"(?:{IKITE}(?:る|い(?:る)?|ん)?|生きる)(?:意味|価値|理由)(?:が|も|は)?(?:ない|無い|わからない|分からない|わかんない|見いだせ|見つから)",
     ),
+    (
+        SUICIDE,
+        f"{IKITE}(?:い|る)?(?:ても|っても|てても)(?:意味|仕方|しかた|しょうが|しゃあな|ええこと|いいこと|楽しいこと)",
+    ),
+    (
+        SUICIDE,
+        "(?:生|い)[きぎ](?:る|てる|ている|でる|でんの|てんの|ていく)?(?:の|こと)?(?:が|に|も)?(?:つら|辛|しんど|嫌|いや|やん?だ|疲れ|つかれ|苦し)",
+    ),
+    (SUICIDE, "(?:生|い)きる(?:気力|希望)|もう生きていけない"),
+    (
+        SUICIDE,
+        "楽になりたい|らくになりたい|(?:もう|全部|すべて|何もかも|人生|いっそ)(?:を)?(?:終|お)わりにしたい|終わらせたい|おわらせたい|人生を(?:終|お)わら|(?:早く|もう)(?:終|お)わりたい|もう終わりだ",
+    ),
+    (
+        SUICIDE,
+        "(?:朝|明日|あした|あす)が(?:来|こ)なければ|(?:朝|明日)(?:が)?来なきゃ|目が覚めなければ|目覚めなければ|目が覚めないで|眠ったまま|ずっと眠っていたい|永遠に眠",
+    ),
+    (SUICIDE, "(?:私|自分|わたし|僕|俺|あたし|うち|わし)が?(?:なんか|なんて)?いない(?:ほう|方)が"),
     (SUICIDE, "生まれてこなければ|生まれてこなきゃ|生まれてこなかったら|産まれてこなければ"),
-    (SUICIDE, "道連れ|心中|一緒に(?:死|し)"),
-    (SUICIDE, f"{SHI}にそうな(?:気持ち|くらい追い詰)|{SHI}ぬことを考え|{SHI}について考えてしまう"),
+    (SUICIDE, "道連れ|心中|一緒に(?:死|しの|しに|しん)"),
+    (
+        SUICIDE,
+        "(?:落ちたら|ぶつかれば|ぶつかったら|飛び込めば|死ねば|消えれば|いなくなれば)[^。]{0,14}(?:楽|らく)|保険金で[^。]{0,10}(?:楽|助か)",
+    ),
+    (
+        SUICIDE,
+        "(?:ベランダ|屋上|窓|橋)から下を(?:見|のぞ)|一歩前に出たら|(?:橋|屋上|おくじょう|ビル|崖|線路|踏切)(?:の上)?(?:に|へ)(?:いる|います|い[まっ]|来|き[たて]|立|行ってみ|いってみ)",
+    ),
+    (
+        SUICIDE,
+        "(?:母|父|夫|妻|息子|娘|あの人|家族|主人)の(?:ところ|所|もと)に(?:早く)?(?:行|い)きたい|(?:全部|ぜんぶ)(?:飲|の)んだら|今までありがとう|いままでありがとう|(?:ありがとう|ごめんなさい)[、。]?(?:さよう?なら)|帰らないかもしれない|帰ってこないかもしれない",
+    ),
     # --- violence: now or soon ---
-    (VIOLENCE, f"{NAGU}(?:られ|ら|り|って|る|った)|蹴(?:られ|ら|り|って|る|った)|けられ"),
-    (VIOLENCE, "(?:叩|たた)(?:かれ|いて|く|いた|いちゃ|いてしま)|(?:ぶた|ぶっ)れ|平手"),
-    (VIOLENCE, "暴力|暴れ(?:て|る|た|出)|手を(?:上げ|あげ)|手が出|物を投げ|物が飛んで|壁を(?:殴|蹴|叩)"),
-    (VIOLENCE, "首を(?:絞|締|し)め|のどを絞め|馬乗り|髪を(?:引っ張|つかま|掴)|突き飛ば|引きずり"),
     (
         VIOLENCE,
-        f"{KOROSU}(?:す|される|されそう|してやる|したい|してしまいそう|しそう|すぞ|すと|すって|される|され|し(?:か|て)ね)",
+        f"{NAGU}(?:られ|ら|り|って|る|った)|蹴(?:られ|ら|り|って|る|った)|(?:[をにでアあ、]|^)けられ|(?:おなか|お腹|腹|顔|頭)(?:を)?けられ|殴りかか",
     ),
-    (VIOLENCE, "(?:包丁|ナイフ|刃物|はもの|ほうちょう|バット)(?:を|で)?(?:持|向|振|突き|出し|もって)|刃物"),
+    (VIOLENCE, "(?:叩|たた)(?:かれ|いて|く(?!さ)|いた|いちゃ|いてしま|きます|かれます)|(?:ぶた|ぶっ)れ|平手"),
     (
         VIOLENCE,
-        "脅(?:さ|し|迫)|おどさ|脅迫|監禁|閉じ込め(?:られ|て)|外に出してもらえ|逃げ(?:てきた|たい|られない|出した|てる|ている)",
+        "暴力|暴れ(?:て|と|た|出|だし|ます|るかも|るんじゃ|るのが怖)|また暴れ|手(?:を|え)?(?:上|あ)げ|てを(?:あげ|上げ)|手が出|物を投げ|物が飛んで|壁を(?:殴|蹴|叩)",
     ),
+    (
+        VIOLENCE,
+        "首を(?:絞|締|し)め|首を(?:つかま|掴ま)|のどを絞め|馬乗り|髪(?:の毛)?(?:を)?(?:引っ張|つかま|掴ま|つかん|掴ん)|突き飛ば|引きずら|引きずり",
+    ),
+    (
+        VIOLENCE,
+        f"{KOROSU}(?:す|される|されそう|してやる|したい|してしまいそう|しそう|すぞ|すと|すって|され|し(?:か|て)ね)|ぶっ殺",
+    ),
+    (
+        VIOLENCE,
+        "(?:包丁|ナイフ|刃物|はもの|ほうちょう|バット|カッター|はさみ|ハサミ)(?:を|で)?(?:持|向|振|突き|出し|もって|むけ)|刃物",
+    ),
+    (
+        VIOLENCE,
+        "脅(?:さ|し|迫)|おどさ|監禁|閉じ込め(?:られ|て)|外に出してもらえ|逃げ(?:てき|たい|られない|出した|てる|ている)|にげたい|にげてき",
+    ),
+    (VIOLENCE, "どうなってもいいのか|どうなっても知らない|ただじゃおかない|痛い目|やり返す"),
     (
         VIOLENCE,
         "(?:トイレ|押し入れ|車|クローゼット|物置|部屋)(?:に|の中に)(?:隠|かく)れ|(?:隠|かく)れて(?:いる|る|います)",
     ),
     (
         VIOLENCE,
-        "虐待|ぎゃくたい|ネグレクト|性的(?:な)?(?:被害|暴行|虐待)|無理やり|むりやり|レイプ|dv|ドメスティック",
+        "虐待|ぎゃくたい|ネグレクト|性的(?:な)?(?:被害|暴行|虐待)|(?:無理やり|むりやり)(?:(?:性|関係|触|キス|お金|金)|[^。]{0,6}(?:され|させられ))|レイプ|ドメスティック",
     ),
-    (VIOLENCE, "(?:あざ|痣|アザ)(?:が|だらけ|を)|怪我をさせ|やけどをさせ|タバコを押し付け"),
     (
         VIOLENCE,
-        "ストーカー|つきまと|付きまと|待ち伏せ|家の前に(?:いる|来)|(?:元夫|元妻|元彼|元カレ)が(?:来|押しかけ)",
+        "dv(?:を受け|され|がひど|が続|に遭|にあ|を受けて|が始ま)|dv夫|dv[^。]{0,6}(?:助けて|たすけて)",
+    ),
+    (
+        VIOLENCE,
+        "(?:あざ|痣|アザ)(?:が|だらけ|を)|(?:やけど|火傷|あざ|痣|傷)(?:の|のような|みたいな)?(?:跡|あと)|怪我をさせ|やけどをさせ|タバコを押し付け",
+    ),
+    (
+        VIOLENCE,
+        "食事を(?:与えられ|もらえ)(?:てい)?ない|ご飯を(?:もらえ|食べさせてもらえ)|ベランダに(?:出され|締め出|閉め出)|(?:家|外)に(?:締め出|閉め出)",
+    ),
+    (
+        VIOLENCE,
+        "悲鳴|泣き叫|叫び声|ごめんなさい(?:って|と)(?:何度|声|言って|叫)|怒鳴り声[^。]{0,10}(?:泣|悲鳴|物音|ぶつかる)",
+    ),
+    (
+        VIOLENCE,
+        "ストーカー|つきまと|付きまと|待ち伏せ|家の前に(?:いる|来)|(?:元夫|元妻|元彼|元カレ)が(?:来|押しかけ)|家に来るって",
     ),
     (VIOLENCE, "火をつけ|放火|ガソリン"),
     # --- medical emergency: now ---
-    (MEDICAL, "意識(?:が|は)?(?:ない|無い|なく|戻らな|もうろう|朦朧|がおかしい|が遠)|意識不明"),
+    (MEDICAL, "意識(?:が|は)?(?:ない|無い|なく|戻らな|もうろう|朦朧|がおかしい|が遠)|意識不明|いしきがない"),
     (
         MEDICAL,
-        "(?:息|呼吸)(?:を|が)?(?:していな|してな|してい?ない|止ま|とま|できな|苦しそう|が荒|がおかしい|が弱)",
+        "(?:息|呼吸|いき)(?:を|が)?(?:していな|してな|してね|してい?ない|してるかわから|止ま|とま|できな|でき(?:ん|ません)|苦しそう|が荒|がおかしい|が弱|が浅)",
+    ),
+    (MEDICAL, "(?:息|いき)が(?:苦し|くるし)|(?:呼吸|こきゅう)が(?:苦し|くるし)"),
+    (
+        MEDICAL,
+        "(?:倒|たお)れ[^。]{0,12}。?[^。]{0,6}(?:動か|うごか|動け|うごけ|動きません|うごきません|意識|起き|おき|返事|へんじ|反応|はんのう|息|いき)|(?:倒|たお)れて(?:い|と|)る|(?:倒|たお)れてます|(?:今|いま|さっき|急に)(?:倒|たお)れ",
     ),
     (
         MEDICAL,
-        "倒れ(?:て|た)(?:動かな|うごかな|意識|起き(?:な|上がれ)|返事|反応|息)|倒れて(?:い|)る|倒れてます|(?:今|いま|さっき|急に)倒れ",
+        f"{PERSON}が(?:うご|動)か(?:ない|なく|ん|ねえ)|呼びかけに(?:応|こた|答|反応)|(?:呼|よ)んでも(?:起き|おき|反応|はんのう|返事|へんじ|目を覚まさ|答え)",
     ),
-    (MEDICAL, "(?:反応|返事)が(?:ない|無い)|呼びかけに(?:応|こた)え|動かなくな"),
-    (MEDICAL, "血が止まらな|大量(?:に)?出血|吐血|血を吐|下血"),
-    (MEDICAL, "けいれん|痙攣|ひきつけ|ろれつが回ら|呂律が回ら|顔が(?:ゆが|歪)|片方の(?:手足|腕)"),
-    (MEDICAL, "胸が(?:痛|苦し|締め付け)|胸を押さえ|喉に詰ま|のどに詰ま|誤嚥"),
-    (MEDICAL, "救急車|きゅうきゅうしゃ|119(?:番)?(?:に|を|した|する|へ)|救急(?:外来|搬送)"),
-    (MEDICAL, "冷たくなって|頭を(?:強く)?打って|(?:階段|屋根|脚立|はしご)から(?:落|転)"),
-    (MEDICAL, "(?:熱|ねつ)が(?:4[0-2]|39)度|高熱で(?:動けな|意識|ぐったり)|ぐったりして(?:動|反応|返事)"),
     (
         MEDICAL,
-        "(?:薬|くすり|睡眠薬)を(?:大量|全部|まとめて|たくさん)[^。]{0,4}(?:飲んだ|のんだ|飲んで)|odした",
+        "血が(?:出て(?:る|いる|います)|でてる)|血が止まら|血がとまら|血が止まりません|出血(?:して(?:いる|る|います|いて)|がとまらな|が止まらな|が多)|しゅっけつ(?:が|して)|吐血|血を吐|下血",
     ),
+    (
+        MEDICAL,
+        "けいれん|痙攣|ひきつけ|(?:発作|ほっさ)が(?:止まらな|とまらな|\\d+分)|ろれつが回ら|呂律が回ら|顔が(?:ゆが|歪)|片方の(?:手足|腕)",
+    ),
+    (
+        MEDICAL,
+        "(?:胸|むね)が(?:痛|いた)(?:い|くて)|(?:胸|むね)が(?:苦し|くるし)|胸を(?:押さえ|おさえ)|(?:喉|のど)に?(?:詰|つま)|誤嚥|誤飲",
+    ),
+    (
+        MEDICAL,
+        "救急車(?:を)?(?:呼|よ)(?:んだ|んで|ぶ(?:べき|か)|びたい)|きゅうきゅうしゃ|119(?:番)?(?:に|を|した|する|へ)",
+    ),
+    (MEDICAL, "冷たくなって|頭を(?:強く)?打[っちた]|(?:階段|屋根|脚立|はしご)から(?:落|転)"),
+    (
+        MEDICAL,
+        "(?:熱|ねつ)が?(?:4[0-2]|39)(?:度|ど|℃)|高熱で(?:動けな|意識|ぐったり)|ぐったり|いびき[^。]{0,10}(?:起き|おき|息)",
+    ),
+    (
+        MEDICAL,
+        "(?:薬|くすり|睡眠薬)を?(?:大量|ぜんぶ|全部|まとめて|たくさん|いっぱい|一気に)[^。]{0,6}(?:飲|の)(?:んだ|んで|みました)|大量(?:に|の)(?:薬|くすり|睡眠薬)を?(?:飲|の)|odした",
+    ),
+    (
+        MEDICAL,
+        "(?:お酒|酒)と一緒に(?:薬|睡眠薬)|(?:電池|でんち|洗剤|漂白剤|たばこ|タバコ)を?(?:のんだ|飲んだ|飲み込|のみこ|食べ)",
+    ),
+    (MEDICAL, "(?:唇|くちびる|くち|口|顔)が(?:紫|むらさき|青|真っ青|まっさお)|ガス(?:くさ|臭|漏れ|もれ)"),
 ]
-_COMPILED = (
-    [(flag, re.compile(pattern)) for flag, pattern in _LEXICON],
-    [(flag, re.compile(to_hiragana(pattern))) for flag, pattern in _LEXICON],
-)
 
-# Negation right after a match: 死にたいとは思っていない / 死ぬつもりはない / 死にたいわけじゃない.
-_NEGATION = re.compile(
+# Short urgent messages: a symptom + a sign of acute helplessness, anywhere in the message.
+_SYMPTOM = re.compile(
+    "(?:頭|あたま|胸|むね|お腹|おなか|腹)が?(?:すごく|急に|激しく)?(?:痛|いた)|(?:吐|は)きそう|吐いて|めまい|目が回|めがまわ"
+    "|出血|しゅっけつ|顔色|かおいろ|熱|ねつ|苦し|くるし|しびれ"
+)
+_HELPLESS = re.compile(
+    "たすけて|助けて|(?:動|うご)け(?:ない|ません)|(?:動|うご)きません|(?:動|うご)かない|(?:立|た)て(?:ない|ません)|どうしよう|どうしたら|救急"
+)
+_SHORT_MESSAGE = 120
+
+# Negation right after a hit.
+_NEGATION_SOURCE = (
     "^(?:"
-    "(?:っていう|という|と|とは|なんて|とか|って|とも|とまでは)(?:は|も)?"
-    "(?:全然|まったく|全く|一度も|別に|少しも|今は|もう)?"
-    "(?:(?:思|おも|考|かんが)(?:わ|え|えて|って|ったこと|えたこと|ったことは|えたことは)(?:い|は|も)?"
-    "|(?:言|い)(?:って(?:い)?|わ|ったことは))"
-    "(?:ない|ません|なかった|ないです|ず)"
+    # 死にたいとは思っていない / 死にたいなんて思ったことは一度もありません / 死にたいと言ったことはない
+    "(?:っていう|という|と|とは|なんて|とか|って|とも|とまでは)(?:は|も)?(?:全然|まったく|全く|一度も|別に|少しも|今は|もう)?"
+    "(?:(?:思|おも|考|かんが)(?:わ|え|えて|って|ったこと|えたこと|うような(?:こと)?)(?:い|は|も)?"
+    "|(?:言|い)(?:って(?:い)?|わ|ったこと))"
+    "(?:は|も)?(?:一度も|全然|全く)?(?:ない|ありません|ません|なかった|ないです|ず|なく)"
+    # もう死ぬと冗談で言う
+    "|(?:って|と)(?:冗談|ふざけて)"
+    # 死にたいわけじゃない
     "|(?:って|という)?(?:わけ|訳)(?:じゃ|では|で)(?:は)?(?:ない|ありません|なく)"
-    "|(?:は|も)(?:全く|全然|まったく|さらさら)?(?:ない|ありません|無い)"
+    # 死ぬつもりはない / 暴力はありません / 暴力とかはない / 殴られたことはありません
+    "|(?:た|て)?(?:こと|事)?(?:は|も|とかは)(?:全く|全然|まったく|さらさら|一度も)?(?:ない|ありません|無い|ないです)"
+    # 虐待ではない / 消えたいとかじゃないよ / 死にたいとかではなく / 死にたいほどやない
+    "|(?:とか|とかは|ほど|ってほど|というほど)?(?:では|じゃ|や)(?:ない|なく|ありません|あらへん|ねえ)"
+    "|(?:とか|ほど)(?:は|も)?(?:マジで|本当に|ほんとに|全然)?(?:ない|ありません|なくて)"
     ")"
 )
+# The hiragana view needs the hiragana form of the negation too (マジで → まじで).
+_NEGATIONS = (re.compile(_NEGATION_SOURCE), re.compile(to_hiragana(_NEGATION_SOURCE)))
 # ... unless the negation is negated again: 死にたいと思わない日はない.
 _DOUBLE_NEGATION = re.compile("^(?:日|ひ|時|とき|ことは|事は|夜)(?:は|も)?(?:ない|ありません|無い)")
-
-# Reported risk about *third* parties the bot can't help with is still risk: we keep it.
+# Told as the past ...
+_PAST = re.compile(
+    "以前|昔|前は|前に|かつて|当時|去年|昨年|子ども?の(?:ころ|頃)|小さい(?:ころ|頃)|若い(?:ころ|頃)|\\d+年前"
+    "|時期|ていました|ていた|ありましたが|でしたが|ことがあります|ことがありました|(?:頃|ころ)は|ことも何度も|ことも"
+)
+# ... and over now (both must hold to drop a hit).
+_RESOLVED = re.compile(
+    "今は(?:もう)?(?:安全|落ち着|平穏|元気|大丈夫|穏やか|支援を受け|連絡も|完全に|子どもと安全)|今はもう"
+    "|離婚して\\d|別居して|縁が切れ|(?:解決|落ち着)しています|安全に暮らして|安全です|別人のよう"
+)
 
 
 @dataclass(frozen=True)
@@ -203,18 +327,24 @@ class RiskHit:
     phrase: str
 
 
-def risk_views(text: str) -> tuple[str, str]:
-    """The two texts the lexicon reads: normalised without spaces, and the same in hiragana.
+_SMALL_VOWELS = str.maketrans("ぁぃぅぇぉァィゥェォ", "あいうえおアイウエオ")
+_QUOTES = re.compile("[「」『』\"“”'‘’()（）【】]")
 
-    The hiragana view lets シニタイ / しにたい meet the kana alternatives of the patterns; it is
-    read with the patterns converted to hiragana too, so katakana words (ロープ, ゲーム) still
-    match. Small vowels are enlarged (しにてぇ → しにてえ).
+
+def risk_views(text: str) -> tuple[str, str]:
+    """The two texts the lexicon reads: normalised (no spaces, no quotes), and that in hiragana.
+
+    Quotes go so that 「死にたい」とは思っていない reads like 死にたいとは思っていない; spaces go
+    because やさしい日本語 and kana-only writers put them between every word.
     """
-    view = normalize(text).replace(" ", "").translate(_SMALL_VOWELS)
+    view = _QUOTES.sub("", normalize(text).replace(" ", "")).translate(_SMALL_VOWELS)
     return view, to_hiragana(view)
 
 
-_SMALL_VOWELS = str.maketrans("ぁぃぅぇぉァィゥェォ", "あいうえおアイウエオ")
+_COMPILED = tuple(
+    (re.compile(convert(_TRAP_SOURCE)), [(flag, re.compile(convert(p))) for flag, p in _LEXICON])
+    for convert in (lambda s: s, to_hiragana)
+)
 
 
 def _blank(match: re.Match[str]) -> str:
@@ -224,24 +354,41 @@ def _blank(match: re.Match[str]) -> str:
 def find_risks(text: str) -> list[RiskHit]:
     """All lexicon hits that survive traps and negation, in text order (both views merged)."""
     hits: dict[tuple[str, int], RiskHit] = {}
-    for view, trap_re, lexicon in zip(risk_views(text), _TRAP_RES, _COMPILED, strict=True):
+    views = risk_views(text)
+    resolved = bool(_RESOLVED.search(views[0]))
+    for view, (trap_re, lexicon), negation_re in zip(views, _COMPILED, _NEGATIONS, strict=True):
         view = trap_re.sub(_blank, view)
         for flag, pattern in lexicon:
             for match in pattern.finditer(view):
-                if _negated(view, match.end()):
+                if _negated(view, match.end(), negation_re) or (
+                    resolved and _told_as_past(view, match.start())
+                ):
                     continue
                 hits.setdefault(
                     (flag, match.start()), RiskHit(flag, match.start(), match.end(), match.group())
                 )
+    if len(views[0]) <= _SHORT_MESSAGE and not any(h.flag == MEDICAL for h in hits.values()):
+        symptom, helpless = _SYMPTOM.search(views[1]), _HELPLESS.search(views[1])
+        if symptom and helpless:
+            hits[(MEDICAL, symptom.start())] = RiskHit(
+                MEDICAL, symptom.start(), symptom.end(), symptom.group()
+            )
     return sorted(hits.values(), key=lambda h: h.start)
 
 
-def _negated(view: str, end: int) -> bool:
-    tail = view[end : end + 24]
-    negation = _NEGATION.match(tail)
+def _negated(view: str, end: int, negation_re: re.Pattern[str]) -> bool:
+    tail = view[end : end + 30]
+    negation = negation_re.match(tail)
     if not negation:
         return False
     return not _DOUBLE_NEGATION.match(tail[negation.end() :])
+
+
+def _told_as_past(view: str, start: int) -> bool:
+    sentence_start = max(view.rfind("。", 0, start), view.rfind("!", 0, start), view.rfind("?", 0, start)) + 1
+    sentence_end = view.find("。", start)
+    sentence = view[sentence_start : sentence_end if sentence_end >= 0 else len(view)]
+    return bool(_PAST.search(sentence))
 
 
 def detect(text: str) -> list[str]:

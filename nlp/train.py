@@ -1,0 +1,211 @@
+"""Train the shipped category model: `python -m nlp.train nlp/configs/textcat.cfg` (= `make train`).
+
+Reproducible: a fixed seed in the config, and a deterministic train/dev split by a stable hash
+of each example's id (~80/20), so adding examples never moves old ones between splits.
+
+Steps: read nlp/data/corpus/*.jsonl → write nlp/data/splits/{train,dev}.jsonl → build spaCy
+DocBins (normalised text; train also gets a kana-only copy of some examples, because residents
+write in kana and the model must not depend on kanji) → `spacy train` with the config → copy the
+best model to nlp/model/pipeline → tune two global thresholds on dev → evaluate on dev and write
+nlp/model/metrics.json (tests/nlp re-evaluates and compares).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from nlp.normalize import normalize, to_hiragana
+from nlp.taxonomy import CATEGORIES, RISK_FLAGS, SUBCATEGORIES
+
+ROOT = Path(__file__).parent
+CORPUS_DIR = ROOT / "data" / "corpus"
+SPLITS_DIR = ROOT / "data" / "splits"
+MODEL_DIR = ROOT / "model"
+# Multi-label outputs: categories, subcategories, risk flags, plus a one-hot view of the primary
+# category ("primary_<id>", or "no_concern" when the message has none), which decides 主訴 and
+# the no-concern gate from what the writer stresses rather than from a hand-written rule.
+PRIMARY_LABELS = [f"primary_{c}" for c in CATEGORIES]
+NO_CONCERN = "no_concern"
+LABELS = [*CATEGORIES, *SUBCATEGORIES, *RISK_FLAGS, *PRIMARY_LABELS, NO_CONCERN]
+DEV_PERCENT = 20
+KANA_AUGMENT_PERCENT = 15
+TRAIN_CHARS = 4000
+
+
+def bucket(key: str, salt: str = "split") -> int:
+    """A stable 0–99 bucket for a string (sha1; Python's hash() is salted per process)."""
+    return int(hashlib.sha1(f"{salt}:{key}".encode()).hexdigest(), 16) % 100
+
+
+def is_dev(example: dict[str, Any]) -> bool:
+    return bucket(str(example["id"])) < DEV_PERCENT
+
+
+def read_corpus(directory: Path = CORPUS_DIR) -> list[dict[str, Any]]:
+    """All valid examples, in file order; unreadable lines and duplicate ids are skipped."""
+    examples: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for path in sorted(directory.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            try:
+                ex = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a writer may be mid-line; the next run picks it up
+            if not ex.get("text") or ex.get("id") in seen:
+                continue
+            if any(c not in CATEGORIES for c in ex.get("categories", [])):
+                continue
+            if any(s not in SUBCATEGORIES for s in ex.get("subcategories", [])):
+                continue
+            seen.add(ex["id"])
+            examples.append(ex)
+    return examples
+
+
+def write_splits(examples: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    train = [e for e in examples if not is_dev(e)]
+    dev = [e for e in examples if is_dev(e)]
+    SPLITS_DIR.mkdir(parents=True, exist_ok=True)
+    for name, rows in (("train", train), ("dev", dev)):
+        with (SPLITS_DIR / f"{name}.jsonl").open("w", encoding="utf-8") as f:
+            for row in rows:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return train, dev
+
+
+def kana_only(nlp: Any, text: str) -> str:
+    """The text as a kana-only writer would type it (Sudachi readings, in hiragana)."""
+    doc = nlp.make_doc(text)
+    out = []
+    for token in doc:
+        reading = token.morph.get("Reading")
+        out.append(
+            to_hiragana(reading[0]) if reading and token.pos_ not in ("PUNCT", "NUM", "SYM") else token.text
+        )
+    return "".join(out)
+
+
+def build_docbin(nlp: Any, examples: list[dict[str, Any]], augment: bool) -> Any:
+    from spacy.tokens import DocBin
+
+    docbin = DocBin(store_user_data=False)
+    for ex in examples:
+        gold = set(ex.get("categories", [])) | set(ex.get("subcategories", [])) | set(ex.get("risk", []))
+        gold.add(f"primary_{ex['primary']}" if ex.get("primary") else NO_CONCERN)
+        cats = {label: float(label in gold) for label in LABELS}
+        text = normalize(ex["text"])[:TRAIN_CHARS]
+        variants = [text]
+        if augment and bucket(str(ex["id"]), "kana") < KANA_AUGMENT_PERCENT:
+            variants.append(kana_only(nlp, text))
+        for variant in variants:
+            doc = nlp.make_doc(variant)
+            doc.cats = cats
+            docbin.add(doc)
+    return docbin
+
+
+def train(config_path: Path, output_dir: Path = MODEL_DIR) -> dict[str, Any]:
+    import spacy
+    from spacy.cli.train import train as spacy_train
+    from spacy.util import fix_random_seed, load_config
+
+    from nlp import components  # noqa: F401  (registers consult.TextCatFeatureBOW.v1)
+
+    config = load_config(config_path)
+    seed = int(config["system"]["seed"])
+    fix_random_seed(seed)
+    examples = read_corpus()
+    train_rows, dev_rows = write_splits(examples)
+    print(f"corpus: {len(examples)} examples → train {len(train_rows)}, dev {len(dev_rows)}", file=sys.stderr)
+    tokenizer = spacy.blank("ja", config={"nlp": {"tokenizer": dict(config["nlp"]["tokenizer"])}})
+    with tempfile.TemporaryDirectory(prefix="nlp-train-") as tmp:
+        work = Path(tmp)
+        build_docbin(tokenizer, train_rows, augment=True).to_disk(work / "train.spacy")
+        build_docbin(tokenizer, dev_rows, augment=False).to_disk(work / "dev.spacy")
+        spacy_train(
+            config_path,
+            work / "out",
+            overrides={"paths.train": str(work / "train.spacy"), "paths.dev": str(work / "dev.spacy")},
+        )
+        pipeline_dir = output_dir / "pipeline"
+        if pipeline_dir.exists():
+            shutil.rmtree(pipeline_dir)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(work / "out" / "model-best", pipeline_dir)
+    return finish(output_dir, dev_rows, len(train_rows), seed)
+
+
+def finish(output_dir: Path, dev_rows: list[dict[str, Any]], n_train: int, seed: int) -> dict[str, Any]:
+    """Tune the global thresholds on dev, evaluate, and record metrics next to the model."""
+    from nlp.analyzer import Thresholds, load
+    from nlp.evaluate import evaluate
+
+    thresholds_path = output_dir / "thresholds.json"
+    if thresholds_path.exists():
+        thresholds_path.unlink()
+    analyzer = load(output_dir, ner=False)
+    # Scores don't depend on thresholds: compute them once per text for the grid search.
+    cache: dict[str, dict[str, float]] = {}
+    model_scores = analyzer.scores
+
+    def cached_scores(text: str) -> dict[str, float]:
+        if text not in cache:
+            cache[text] = model_scores(text)
+        return cache[text]
+
+    analyzer.scores = cached_scores  # type: ignore[method-assign]
+    best: tuple[float, Thresholds] | None = None
+    for category in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55):
+        for subcategory in (0.3, 0.35, 0.4, 0.45, 0.5):
+            for no_concern in (0.4, 0.5, 0.6):
+                analyzer.thresholds = Thresholds(
+                    category=category, subcategory=subcategory, no_concern=no_concern
+                )
+                m = evaluate(dev_rows, analyzer)
+                objective = m["top_micro_f1"] + m["primary_accuracy"] + 0.5 * m["sub_micro_f1"]
+                if best is None or objective > best[0] + 1e-9:
+                    best = (objective, analyzer.thresholds)
+    assert best is not None
+    analyzer.thresholds = best[1]
+    thresholds_path.write_text(json.dumps(best[1].__dict__, indent=2) + "\n", encoding="utf-8")
+    analyzer.scores = model_scores  # type: ignore[method-assign]
+    metrics = evaluate(dev_rows, analyzer)
+    record = {
+        "seed": seed,
+        "train_examples": n_train,
+        "dev_examples": len(dev_rows),
+        "dev_ids_sha1": hashlib.sha1("\n".join(sorted(str(r["id"]) for r in dev_rows)).encode()).hexdigest(),
+        "thresholds": best[1].__dict__,
+        "dev": {k: v for k, v in metrics.items() if k not in ("risk_errors", "trap_false_alarm_ids")},
+    }
+    (output_dir / "metrics.json").write_text(
+        json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("config", type=Path, help="spaCy training config, e.g. nlp/configs/textcat.cfg")
+    parser.add_argument("--output", type=Path, default=MODEL_DIR)
+    args = parser.parse_args(argv)
+    record = train(args.config, args.output)
+    dev = record["dev"]
+    print(
+        f"dev: top micro-F1 {dev['top_micro_f1']:.3f}, primary {dev['primary_accuracy']:.3f}, "
+        f"sub micro-F1 {dev['sub_micro_f1']:.3f}, suicide recall {dev['risk']['suicide_risk']['recall']:.3f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Crisis detection: every example and trap named in the issue, plus variants in LINE writing.
+
+A missed crisis is the worst bug, so the positive table is the long one; the negative table
+holds the idioms and neighbours that must not set off safety numbers.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import nlp
+from nlp.risk import detect
+
+S, V, M = "suicide_risk", "violence_risk", "medical_emergency"
+
+POSITIVE = [
+    # the issue's examples
+    ("消えたい", S),
+    ("朝が来なければいいのに", S),
+    ("ロープを買った", S),
+    ("今トイレに隠れてる", V),
+    ("母が倒れて意識がない", M),
+    # direct, about the writer
+    ("もう死にたい", S),
+    ("死にたくなる夜がある", S),
+    ("自殺しようと思ってる", S),
+    ("死んだほうがましだ", S),
+    ("リスカがやめられない", S),
+    ("薬を少しずつためています", S),
+    ("いま薬ぜんぶのんだ", S),
+    # indirect
+    ("生きてる意味がない", S),
+    ("もう生きていたくない", S),
+    ("私がいない方がみんな幸せだと思う", S),
+    ("いなくなりたい", S),
+    ("いま橋の上にいる", S),
+    ("明日が来なければいいのに", S),
+    ("ロープ買った　もうつかれた", S),
+    ("友達から「今までありがとう」ってLINEが来た", S),
+    # about someone else
+    ("息子が「死にたい」と言っています", S),
+    ("夫が遺書のようなものを書いていた", S),
+    # kana-only, katakana, spaced, dialect, emoji, full width
+    ("しにたい", S),
+    ("シニタイ", S),
+    ("し に た い", S),
+    ("しにてぇ", S),
+    ("もう生きとってもしゃあない", S),
+    ("おらも一緒にいなぐなりてえ", S),
+    ("もう死にたい😭😭", S),
+    ("もう\n死にたい", S),
+    ("ｼﾆﾀｲ", S),
+    # double negation still fires
+    ("死にたいと思わない日はない", S),
+    # violence
+    ("夫に殴られています", V),
+    ("旦那がまた酒飲んで暴れとる", V),
+    ("おっと が わたし を たたきます。にげたい です", V),
+    ("包丁を向けられた", V),
+    ("元夫が家の前にいる", V),
+    ("隣の部屋から子どもの悲鳴が聞こえる", V),
+    ("子どもに手をあげてしまいそう", V),
+    ("殺すぞと脅されています", V),
+    # medical emergency
+    ("父が息をしていない", M),
+    ("ちちがうごかない　いきしてるかわからない", M),
+    ("祖母が転んで頭を打って血が止まりません", M),
+    ("むね が いたい。 うごけない", M),
+    ("赤ちゃんが熱40度でぐったりしてる", M),
+    ("子どもがボタン電池を飲んだかもしれない", M),
+    ("けいれんが止まらない", M),
+]
+
+NEGATIVE = [
+    # the issue's traps
+    "死ぬほど忙しい",
+    "笑い死ぬかと思った",
+    "ゲームで死んだ",
+    "首になった",
+    "父が亡くなって相続の相談です",
+    "自殺対策の講座に参加したい",
+    "殺虫剤はどこで買えますか",
+    "死にたいとは思っていない",
+    # more neighbours
+    "死にたいなんて思ったことは一度もありません",
+    "消えたいとかじゃないよ、ただ疲れてるだけ",
+    "死ぬ気で頑張って資格を取りたい",
+    "清水の舞台から飛び降りるつもりで買いました",
+    "彼との関係をもう終わりにしたい",
+    "ネットで叩かれて落ち込んでる",
+    "首が回らないほど借金がある",
+    "息ができないくらい笑った",
+    "上司に殺されるかと思うほど怒られた",
+    "以前は死にたいと思っていた時期もありましたが、今は落ち着いています",
+    "昔は元夫からDVがありましたが、離婚して今は安全に暮らしています",
+    "去年、母が救急車で運ばれましたが、今は元気です",
+    "息子が学校にいきたくないと言っています",
+    "介護を続けられるか不安です",
+    "手が出そうなほど腹が立つけど、もちろん出さない",
+    "死ぬまでに一度は海外に行きたい",
+    "市に対して要望があります",
+    "",
+]
+
+
+@pytest.mark.parametrize(("text", "flag"), POSITIVE)
+def test_risk_fires(text: str, flag: str) -> None:
+    assert flag in detect(text)
+
+
+@pytest.mark.parametrize("text", NEGATIVE)
+def test_risk_stays_quiet(text: str) -> None:
+    assert detect(text) == []
+
+
+def test_risk_at_the_end_of_a_long_rant_is_found(analyzer: nlp.Analyzer) -> None:
+    rant = "仕事のことで愚痴を聞いてほしい。上司がうるさくて毎日つまらない。" * 400 + "もう消えたい。"
+    assert len(rant) > 10_000
+    assert analyzer.risk(rant) == [S]
+    assert S in analyzer.analyze(rant).risk
+
+
+def test_analyzer_risk_matches_rules(analyzer: nlp.Analyzer) -> None:
+    assert analyzer.risk("夫に殴られて今トイレに隠れてる。母が倒れて意識がない") == [V, M]
