@@ -61,12 +61,12 @@ TRANSITIONS: dict[State, tuple[State, ...]] = {
     S.CONTACT: (S.PHONE, S.HANDED_OFF),
     S.PHONE: (S.HANDED_OFF,),
     S.HANDED_OFF: (),
-    S.CRISIS: (S.HANDED_OFF, *(s for s in State)),  # back to where the resident was
-    S.CONFIRM_DELETE: (S.ENDED, *(s for s in State)),  # deleted, or back where they were
+    S.CRISIS: tuple(State),  # connected now (HANDED_OFF), or back where the resident was
+    S.CONFIRM_DELETE: tuple(State),  # deleted (ENDED), or back where they were
     S.RESUME: tuple(State),  # continue where they were, or start over
     S.ENDED: (),
 }
-ANYWHERE = (S.CRISIS, S.CONFIRM_DELETE, S.ABOUT_WHOM, S.ENDED, S.PREVIEW)
+ANYWHERE = (S.CRISIS, S.CONFIRM_DELETE, S.RESUME, S.ABOUT_WHOM, S.ENDED, S.PREVIEW)
 
 HANDLERS: dict[State, Callable[[Ctx, Input], Result]] = {
     S.START: greeting.on_start,
@@ -108,7 +108,6 @@ ENTER: dict[State, Callable[[Ctx], list[Outbound]]] = {
 REMIND: dict[State, Callable[[Ctx], list[Outbound]]] = {
     **ENTER,
     S.PREVIEW: lambda ctx: [consent.consent_question(ctx)],
-    S.REFLECT: lambda ctx: reflect.enter(ctx),
 }
 
 # States worth resuming after a long silence (not the start, nor a case already with staff).

@@ -26,6 +26,14 @@ AFTER_HOURS = datetime(2026, 11, 24, 11, 0, tzinfo=UTC)
 HOLIDAY = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def _only_listed_transitions(caplog):
+    """Every dialogue test also checks that each step took a transition in the machine's table."""
+    yield
+    stray = [r.getMessage() for r in caplog.records if "not in the table" in r.getMessage()]
+    assert not stray, stray
+
+
 @pytest.fixture(scope="session")
 def analyzer():
     import nlp
