@@ -146,6 +146,7 @@ def request_handoff(
         select(Case).where(Case.conversation_id == conversation_id).with_for_update()
     ).one_or_none()
     created = case is None
+    reopened = False
     if case is None:
         case = Case(
             resident_id=resident_id,
@@ -162,6 +163,7 @@ def request_handoff(
         if urgent:
             case.priority = URGENT
         if case.status not in OPEN_STATUSES:
+            reopened = True
             case.status = WAITING
             case.owner_id = None
             case.waiting_since = now
@@ -199,7 +201,8 @@ def request_handoff(
         session,
         conversation_id=conversation_id,
         author="system",
-        kind="handoff",
+        # "handoff" marks entering the queue; later calls only update the sheet or the urgency.
+        kind="handoff" if created or reopened else "handoff_update",
         meta={"case_id": case.id, "urgent": case.priority == URGENT, "revision": rev.revision},
     )
     audit(

@@ -43,6 +43,7 @@ from handoff.models import (
     ROLE_LABELS,
     ROLE_SUPERVISOR,
     STATUS_LABELS,
+    URGENT,
     WAITING,
     WITHDRAWN,
     AgencyRow,
@@ -296,10 +297,20 @@ def queue_signature(session_factory, user_id: int) -> dict[str, Any]:
             .with_only_columns(func.count())
             .where(Case.status == WAITING, Case.owner_id.is_(None))
         )
+        urgent = session.scalar(
+            service.visible_cases_query(user)
+            .with_only_columns(func.count())
+            .where(Case.status == WAITING, Case.priority == URGENT)
+        )
+        withdrawn_mine = session.scalar(
+            select(func.count()).select_from(Case).where(Case.owner_id == user.id, Case.status == WITHDRAWN)
+        )
         return {
             "sig": f"{count}:{updated.isoformat() if updated else ''}:{latest or 0}",
             "latest_id": latest or 0,
             "waiting": waiting or 0,
+            "urgent_waiting": urgent or 0,
+            "withdrawn_mine": withdrawn_mine or 0,
         }
 
 
@@ -348,7 +359,8 @@ def chat_items(session: Session, case: Case, names: dict[int, str]) -> list[dict
         text = event_text(ev)
         if ev.author == "system":
             label = {
-                "handoff": "相談者が同意し、相談員につながりました",
+                "handoff": "相談者が同意し、相談キューに入りました",
+                "handoff_update": "つなぐシートが更新されました",
                 "staff_joined": f"{names.get(ev.staff_id or 0, '相談員')}が担当になりました",
                 "staff_left": "相談員が担当を外れ、自動の返事に戻りました",
                 "case_closed": "ケースを終了しました",

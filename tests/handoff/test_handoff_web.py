@@ -189,6 +189,21 @@ def test_queue_signature_changes_when_a_case_arrives(line_app, users, new_case):
     case = new_case()
     after = queue_signature(factory, users["staff1"].id)
     assert after["sig"] != before["sig"] and after["latest_id"] == case.id and after["waiting"] == 1
+    assert after["urgent_waiting"] == 0
+    new_case(urgent=True)
+    assert queue_signature(factory, users["staff1"].id)["urgent_waiting"] == 1
+
+
+def test_queue_signature_counts_my_withdrawn_cases(line_app, users, new_case, db):
+    factory = line_app.state.session_factory
+    case = new_case()
+    service.claim(db, case_id=case.id, staff=users["staff1"])
+    db.commit()
+    assert queue_signature(factory, users["staff1"].id)["withdrawn_mine"] == 0
+    service.withdraw_for_resident(db, resident_id=case.resident_id)
+    db.commit()
+    assert queue_signature(factory, users["staff1"].id)["withdrawn_mine"] == 1
+    assert queue_signature(factory, users["staff2"].id)["withdrawn_mine"] == 0
 
 
 def test_case_page_claim_reply_note_close_flow(app_client, users, new_case, fake_line, db):

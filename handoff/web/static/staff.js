@@ -55,9 +55,13 @@ function liveQueue() {
   es.addEventListener("queue", async (e) => {
     const data = JSON.parse(e.data);
     if (known === null) { known = data; return; }
-    if (data.latest_id > known.latest_id) {
-      // Content-free on purpose: no category or words in a banner someone might glance at.
+    // Content-free on purpose: no category or words in a banner someone might glance at.
+    if (data.urgent_waiting > known.urgent_waiting) {
+      showAlert("緊急の相談があります（未対応 " + data.waiting + "件）");
+    } else if (data.latest_id > known.latest_id) {
       showAlert("新しい相談が届きました（未対応 " + data.waiting + "件）");
+    } else if (data.withdrawn_mine > known.withdrawn_mine) {
+      showAlert("担当中の相談が、相談者の希望で取り下げられました");
     }
     known = data;
     const resp = await fetch("/staff/queue/rows?" + box.dataset.query, { credentials: "same-origin" });
