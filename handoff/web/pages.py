@@ -618,6 +618,18 @@ def _lines(value: str) -> list[str]:
     return [line.strip() for line in (value or "").splitlines() if line.strip()]
 
 
+def _parse_date(value: str):
+    """A date from <input type=date>, as noon Japan time (a day, not an instant)."""
+    from datetime import date, datetime, time
+    from zoneinfo import ZoneInfo
+
+    try:
+        d = date.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+    return datetime.combine(d, time(12), tzinfo=ZoneInfo("Asia/Tokyo"))
+
+
 def sheet_from_form(previous: SheetDraft, form) -> SheetDraft:
     """Apply the edit form to a copy of the previous revision (fields not on the form are kept)."""
     sheet = previous.model_copy(deep=True)
@@ -644,6 +656,7 @@ def sheet_from_form(previous: SheetDraft, form) -> SheetDraft:
     sheet.agencies_involved = _lines(form.get("agencies_involved", ""))
     sheet.staff_in_charge = form.get("staff_in_charge", "").strip() or None
     sheet.result_policy = form.get("result_policy", "").strip() or None
+    sheet.screening_date = _parse_date(form.get("screening_date", ""))
     writer = form.get("writer_type", sheet.writer_type)
     if writer in ("self", "family", "acquaintance", "professional", "unknown"):
         sheet.writer_type = writer

@@ -178,3 +178,57 @@ def test_staff_takes_over_a_case_live(served, browser, city, directory):
     page.goto(f"{base}/staff/stats")
     page.wait_for_selector("text=相談対応実績")
     page.screenshot(path=str(ARTIFACTS / "handoff-5-stats.png"), full_page=True)
+
+
+def test_admin_pages_and_sheet_editing(served, browser, city, directory):
+    app, base, _fake = served
+    factory = app.state.session_factory
+    with factory() as s:
+        accounts.create_staff(
+            s, username="kanri", password=PASSWORD, role="admin", display_name="管理者 山田"
+        )
+        resident = conversations.resident_for_line_user(s, line_user_id="U" + "d4" * 16)
+        conv = conversations.start_conversation(s, resident_id=resident.id, state="handed_off")
+        case = service.request_handoff(
+            s,
+            resident_id=resident.id,
+            conversation_id=conv.id,
+            sheet=make_sheet(city, directory),
+            consent_text_version="v1",
+            consent_text=CONSENT_TEXT,
+            urgent=True,
+        )
+        s.commit()
+        case_id = case.id
+
+    page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="ja-JP")
+    page.goto(f"{base}/staff/login")
+    page.screenshot(path=str(ARTIFACTS / "handoff-0-login.png"))
+    page.fill("input[name=username]", "kanri")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/staff/")
+
+    page.goto(f"{base}/staff/cases/{case_id}")
+    page.click("#claim-button")
+    page.wait_for_selector("text=このケースの担当になりました。")
+    page.click("summary:has-text('シートを編集する')")
+    page.fill("textarea[name=summary]", "相談員が整理：母の介護と息子のひきこもり。まず家族学習会を案内。")
+    page.click("button:has-text('保存（新しい版として）')")
+    page.wait_for_selector("text=つなぐシートを保存しました")
+    assert "第2版" in page.inner_text(".sheet-panel h2")
+    with page.expect_download() as download:
+        page.click("a:has-text('PDF')")
+    assert download.value.suggested_filename == f"tsunagu-sheet-{case_id}.pdf"
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF")
+
+    page.goto(f"{base}/staff/admin/agencies")
+    page.wait_for_selector("text=相談機関一覧")
+    page.screenshot(path=str(ARTIFACTS / "handoff-6-agencies.png"))
+    page.goto(f"{base}/staff/admin/staff")
+    page.fill(".new-account input[name=username]", "tanaka")
+    page.fill(".new-account input[name=display_name]", "相談員 田中")
+    page.fill(".new-account input[name=password]", "sakura-no-hana-2026")
+    page.click(".new-account button[type=submit]")
+    page.wait_for_selector("text=アカウントを作成しました。")
+    page.screenshot(path=str(ARTIFACTS / "handoff-7-accounts.png"), full_page=True)

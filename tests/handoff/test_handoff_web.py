@@ -290,6 +290,7 @@ def test_sheet_edit_makes_a_new_revision(app_client, users, new_case, db):
         "referral_agencies": "さくら見本市 消費生活センター（見本）｜市民生活課｜0000",
         "multi_agency": "on",
         "referral_reason": "複数の分野",
+        "screening_date": "2026-11-30",
     }
     r = app_client.post(f"/staff/cases/{case.id}/sheet", data=form, follow_redirects=False)
     assert "ok=sheet_saved" in r.headers["location"], r.headers["location"]
@@ -302,6 +303,8 @@ def test_sheet_edit_makes_a_new_revision(app_client, users, new_case, db):
     assert [(r.revision, r.author) for r in revs] == [(1, "bot"), (2, "staff")]
     assert revs[1].content["primary"] == "income" and revs[1].content["categories"] == ["income", "family"]
     assert revs[1].content["consent"]["given"] is True
+    assert revs[1].content["screening_date"].startswith("2026-11-30")
+    assert "令和8年11月30日" in app_client.get(f"/staff/cases/{case.id}/print").text
     stale = app_client.post(f"/staff/cases/{case.id}/sheet", data=form, follow_redirects=False)
     assert "err=" in stale.headers["location"]  # based on revision 1, but 2 exists
     assert audits(db, "edit_sheet")
