@@ -164,7 +164,13 @@ class Engine:
     def _risk(self, inbound: Inbound) -> list[str]:
         if inbound.kind != "text" or not inbound.text:
             return []
-        return list(self.analyzer.risk(inbound.text))
+        try:
+            return list(self.analyzer.risk(inbound.text))
+        except Exception:
+            # Never leave a message unanswered because the check failed; the 緊急 word and the
+            # greeting's numbers still work.
+            log.exception("risk check failed")
+            return []
 
     def _case_status(self, session: Session, resident_id: int) -> str | None:
         """None, "waiting" (in the staff queue) or "staff" (a staff member owns it)."""

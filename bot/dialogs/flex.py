@@ -22,6 +22,10 @@ def _section(label: str, value: str) -> dict[str, Any]:
     }
 
 
+def is_cut(words: list[str]) -> bool:
+    return len(words) > WORDS_SHOWN or any(len(w) > WORD_MAX for w in words)
+
+
 def sheet_bubble(
     *,
     title: str,

@@ -96,3 +96,14 @@ def test_flex_messages_are_valid_for_the_line_sdk(chat):
         parsed = FlexMessage.from_dict({"type": "flex", "altText": m.alt_text, "contents": m.flex})
         assert parsed is not None and parsed.contents is not None
         assert parsed.to_dict()["contents"]["type"] == m.flex["type"]
+
+
+def test_long_writing_is_cut_in_the_preview_and_says_so(chat):
+    walk(chat, "telling")
+    long_text = "毎日のことがつらくて、" * 60  # 660 characters
+    chat.say(long_text)
+    reply = chat.say("人と話したい")
+    shown = json.dumps(reply.flexes[0], ensure_ascii=False)
+    assert long_text not in shown and long_text[:400] in shown
+    assert "全文が伝わります" in shown
+    assert chat.conversation().data["sheet"]["resident_words"][-1] == long_text

@@ -90,7 +90,7 @@ def preview_messages(ctx: Ctx, sheet: Any) -> list[Outbound]:
         words_label=ctx.t("preview.words_label"),
         words=words or [ctx.t("preview.nothing")],
         words_more=ctx.t("preview.words_more", count=more) if more > 0 else None,
-        footer=ctx.t("preview.footer"),
+        footer=ctx.t("preview.footer") + ("\n" + ctx.t("preview.words_cut") if flex.is_cut(words) else ""),
     )
     return [say(ctx.t("preview.intro")), Outbound(flex=bubble, alt_text=ctx.t("preview.alt_text"))]
 

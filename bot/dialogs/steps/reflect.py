@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from bot.dialogs.core import Ctx, Input, Result, State, say
 from bot.messages import Outbound
+
+log = logging.getLogger(__name__)
 
 # Topics the resident can see and toggle: the sheet's seven categories, plus ひきこもり, because
 # it decides the family branch and families look for that word.
@@ -14,7 +17,19 @@ FACT_KEYS = ("subjects", "ages", "durations", "household", "agencies", "amounts"
 
 
 def analyze_words(ctx: Ctx, words: list[str]) -> dict[str, Any]:
-    analysis = ctx.analyzer.analyze("\n".join(w for w in words if w))
+    try:
+        analysis = ctx.analyzer.analyze("\n".join(w for w in words if w))
+    except Exception:
+        # The conversation must go on: with no topics, the resident is simply asked to pick them.
+        log.exception("analysis failed; continuing without topics")
+        return {
+            "categories": [],
+            "primary": None,
+            "subcategories": [],
+            "risk": [],
+            "facts": {},
+            "summary": "",
+        }
     result = analysis.to_dict() if hasattr(analysis, "to_dict") else dict(analysis)
     result.pop("scores", None)  # model internals: not needed to reflect or to draft the sheet
     return result
