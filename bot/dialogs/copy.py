@@ -33,14 +33,18 @@ def normalize(text: str | None) -> str:
     return t.rstrip("。．.!！?？ 　").lower()
 
 
-def hours_text(city: CityConfig) -> str:
+def hours_text(city: CityConfig, words: dict[str, Any]) -> str:
     oh = city.office_hours
-    names = "月火水木金土日"
-    days = (
-        "平日" if sorted(oh.weekdays) == [0, 1, 2, 3, 4] else "・".join(names[d] for d in sorted(oh.weekdays))
+    weekdays = sorted(oh.weekdays)
+    if weekdays == [0, 1, 2, 3, 4]:
+        days = words["weekdays_all"]
+    else:
+        days = words["day_joiner"].join(words["day_names"][d] for d in weekdays)
+    return words["format"].format(
+        days=days,
+        open=f"{oh.open.hour}:{oh.open.minute:02d}",
+        close=f"{oh.close.hour}:{oh.close.minute:02d}",
     )
-    opens, closes = f"{oh.open.hour}:{oh.open.minute:02d}", f"{oh.close.hour}:{oh.close.minute:02d}"
-    return f"{days} {opens}〜{closes}（祝日・休日を除く）"
 
 
 class Copy:
@@ -51,7 +55,7 @@ class Copy:
             "city_name": city.city_name,
             "desk_name": city.desk_name,
             "desk_phone": city.desk_phone,
-            "hours": hours_text(city),
+            "hours": hours_text(city, raw["hours"]),
             "retention_days": city.retention_days_unconsented,
             "family_support": "\n".join(f"・{v}" for v in city.family_support.values()),
         }

@@ -22,15 +22,6 @@ from bot.dialogs.core import (
 from bot.messages import Outbound
 
 FLAG_ORDER = ("suicide_risk", "violence_risk", "medical_emergency")
-CONNECT_WORDS = {
-    "つないで",
-    "つないでください",
-    "相談員につないで",
-    "お願いします",
-    "おねがいします",
-    "はい",
-    "話したい",
-}
 
 
 def _ordered(flags: list[str]) -> list[str]:
@@ -94,7 +85,7 @@ def respond(ctx: Ctx, state: State, flags: list[str], reprompt: list[Outbound]) 
 
 def wants_connect(ctx: Ctx, inp: Input) -> bool:
     return ctx.said(inp, "crisis:connect", label_key="crisis.connect_label") or (
-        inp.has_words and inp.text in CONNECT_WORDS
+        inp.has_words and inp.text in ctx.copy.words("crisis.connect_words")
     )
 
 

@@ -177,11 +177,9 @@ def run_global(ctx: Ctx, state: State, name: str) -> Result:
 
 
 def on_confirm_delete(ctx: Ctx, inp: Input) -> Result:
-    if ctx.said(inp, "delete:yes", label_key="globals.delete_yes_label") or inp.text in {
-        "はい",
-        "削除する",
-        "削除します",
-    }:
+    if ctx.said(inp, "delete:yes", label_key="globals.delete_yes_label") or inp.text in ctx.copy.words(
+        "globals.delete_yes_words"
+    ):
         return Result(S.ENDED, [say(ctx.t("globals.delete_done"))], [DeleteEverything()])
     back = State(ctx.data.pop("delete_return", S.GREETED))
     return Result(back, [say(ctx.t("globals.delete_cancelled")), *REMIND[back](ctx)])

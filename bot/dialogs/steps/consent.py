@@ -29,7 +29,7 @@ def build_sheet(ctx: Ctx):
     refresh_analysis(ctx)
     answers = dict(ctx.answers)
     if answers.get("child_age"):
-        answers["special_notes"] = f"お子さんの年齢：{answers['child_age']}"
+        answers["special_notes"] = ctx.t("preview.child_age_note", value=answers["child_age"])
     analysis = effective_analysis(ctx)
     if ctx.data.get("risk"):
         analysis["risk"] = sorted(set(analysis.get("risk") or []) | set(ctx.data["risk"]))

@@ -46,9 +46,9 @@ def on_input(ctx: Ctx, inp: Input) -> Result:
         number = phone_number(inp.raw_text or "")
         if number:
             return _done(ctx, "phone", number)
-        if "電話" in inp.text:
+        if any(cue in inp.text for cue in ctx.copy.get("contact.phone_cues")):
             chosen = "phone"
-        elif "窓口" in inp.text or "行" in inp.text:
+        elif any(cue in inp.text for cue in ctx.copy.get("contact.visit_cues")):
             chosen = "visit"
         else:
             chosen = "line"  # anything else: staff answer here, the simplest for the resident

@@ -122,7 +122,7 @@ def on_input(ctx: Ctx, inp: Input) -> Result:
             ctx.data["fu_writing"] = True
             return Result(State.FOLLOWUP, [ask(ctx)])
         if key == "agencies" and choice == options[0]:
-            choice = "なし"
+            choice = ctx.t(f"{Q}.agencies.none_value")
         if choice is None and inp.has_words:
             choice = inp.raw_text  # every question accepts free text
         if choice is None:

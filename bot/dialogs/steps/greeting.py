@@ -13,7 +13,7 @@ def safety_summary(ctx: Ctx) -> str:
     for numbers in ctx.city.safety_numbers.values():
         if numbers:
             n = numbers[0]
-            lines.append(f"・{n.name} {n.number}（{n.hours}）")
+            lines.append(ctx.t("greeting.number_line", name=n.name, number=n.number, hours=n.hours))
     return "\n".join(lines)
 
 
