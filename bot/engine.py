@@ -297,11 +297,15 @@ class Engine:
 
         handoff.withdraw_for_resident(session, resident_id=resident_id)
         conversations.delete_conversations(session, resident_id=resident_id)
+        # The transport owns the inbox/outbox tables: ask it to forget this resident's traffic.
         try:
-            from bot.line.service import delete_resident_traffic  # the transport's inbox/outbox rows
+            from bot.line.service import delete_resident_traffic
         except ImportError:
-            delete_resident_traffic = None
-        if delete_resident_traffic is not None:
+            # Until the transport offers a full delete, at least nothing queued goes out any more.
+            from bot.line.outbound import cancel_pending_for_resident
+
+            cancel_pending_for_resident(session, resident_id=resident_id, reason="resident asked to delete")
+        else:
             delete_resident_traffic(session, resident_id=resident_id)
         session.flush()
 

@@ -163,3 +163,25 @@ def test_typed_answers_work_where_buttons_are_offered(chat, session_factory):
     assert reply.state == "handed_off" and "お電話でのご連絡" in reply.text
     (case,) = cases_of(session_factory, chat.resident_id)
     assert case.contact_phone == "03-1234-5678"
+
+
+def test_delete_stops_anything_still_queued_for_the_resident(chat, session_factory):
+    from bot.line import outbound
+    from bot.line.models import OutboxMessage
+    from bot.messages import Outbound
+
+    walk(chat, "telling")
+    with session_factory() as s:
+        # A push the transport has not sent yet (e.g. the reflection after a pause).
+        outbound.enqueue(
+            s,
+            to="U" + "f" * 32,
+            outbounds=[Outbound(text="ここまでの内容です")],
+            resident_id=chat.resident_id,
+        )
+        s.commit()
+    chat.say("削除")
+    chat.tap("削除する")
+    with session_factory() as s:
+        rows = s.scalars(select(OutboxMessage).where(OutboxMessage.resident_id == chat.resident_id)).all()
+    assert rows and all(r.status != "pending" for r in rows)
