@@ -73,11 +73,57 @@ templates.env.globals.update(
 )
 
 
+# Staff pages show personal data: never cached, never framed, scripts only from our own files.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' https: data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+        "base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def apply_security_headers(response) -> None:
+    for key, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(key, value)
+
+
 def install(app: FastAPI) -> None:
     from handoff.web import pages
 
     app.include_router(pages.router)
     app.mount("/staff/static", StaticFiles(directory=str(HERE / "static")), name="staff_static")
+
+    from fastapi.exception_handlers import http_exception_handler
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _staff_error_page(request: Request, exc: StarletteHTTPException):
+        # Only the staff pages get an HTML page; the API and the webhook keep FastAPI's JSON.
+        path = request.url.path
+        if not path.startswith("/staff/") or path.startswith("/staff/static/"):
+            return await http_exception_handler(request, exc)
+        if request.headers.get("accept", "").startswith("text/event-stream"):
+            return await http_exception_handler(request, exc)
+        message = exc.detail if isinstance(exc.detail, str) else ""
+        if message.startswith("your role"):
+            message = "この画面を使う権限がありません。"
+        elif message.startswith("CSRF"):
+            message = "画面の有効期限が切れました。ページを再読み込みしてから、もう一度お試しください。"
+        elif message in ("", "Not Found", "Method Not Allowed"):
+            message = "ページが見つかりません。" if exc.status_code in (404, 405) else "エラーが起きました。"
+        response = templates.TemplateResponse(
+            request,
+            "error.html",
+            {"status": exc.status_code, "message": message, "me": None, "city": request.app.state.city},
+            status_code=exc.status_code,
+        )
+        apply_security_headers(response)
+        return response
 
     @app.exception_handler(LoginRequired)
     async def _to_login(request: Request, exc: LoginRequired):

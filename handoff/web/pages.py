@@ -52,7 +52,7 @@ from handoff.models import (
     StaffUser,
 )
 from handoff.schemas import SheetDraft, SuggestedAgency
-from handoff.web import templates
+from handoff.web import apply_security_headers, templates
 from nlp.taxonomy import CATEGORIES, SUBCATEGORIES
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -99,7 +99,9 @@ def render(request: Request, name: str, ctx: dict[str, Any], status_code: int = 
         "error": request.query_params.get("err", "")[:200],
         "city": request.app.state.city,
     }
-    return templates.TemplateResponse(request, name, base | ctx, status_code=status_code)
+    response = templates.TemplateResponse(request, name, base | ctx, status_code=status_code)
+    apply_security_headers(response)
+    return response
 
 
 def back(url: str, *, ok: str | None = None, err: str | None = None) -> RedirectResponse:

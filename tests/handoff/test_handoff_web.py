@@ -391,3 +391,16 @@ def test_withdrawn_case_shows_a_content_free_notice(app_client, users, new_case,
     login(app_client, "super")
     page = app_client.get(f"/staff/cases/{case.id}").text
     assert "取り下げられました" in page and "息子" not in page
+
+
+def test_staff_pages_send_security_headers_and_html_errors(app_client, users, new_case):
+    login(app_client, "staff1")
+    page = app_client.get("/staff/")
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY" and page.headers["cache-control"] == "no-store"
+    assert "onchange=" not in page.text and "onclick=" not in page.text  # CSP allows no inline script
+    denied = app_client.get("/staff/stats")
+    assert denied.status_code == 403 and "権限がありません" in denied.text
+    assert "text/html" in denied.headers["content-type"]
+    # The API keeps JSON errors.
+    assert app_client.get("/api/cases").json()["detail"]

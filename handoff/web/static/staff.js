@@ -64,8 +64,8 @@ function liveQueue() {
       showAlert("担当中の相談が、相談者の希望で取り下げられました");
     }
     known = data;
-    const resp = await fetch("/staff/queue/rows?" + box.dataset.query, { credentials: "same-origin" });
-    if (resp.ok) box.innerHTML = await resp.text();
+    const html = await fetchFragment("/staff/queue/rows?" + box.dataset.query);
+    if (html !== null) box.innerHTML = html;
   });
 }
 
@@ -88,14 +88,33 @@ function liveCase() {
       document.getElementById("case-changed").hidden = false;
     }
     if (chat && data.last_event !== known.last_event) {
-      const resp = await fetch("/staff/cases/" + id + "/chat", { credentials: "same-origin" });
-      if (resp.ok) { chat.innerHTML = await resp.text(); scrollDown(); }
+      const html = await fetchFragment("/staff/cases/" + id + "/chat");
+      if (html !== null) { chat.innerHTML = html; scrollDown(); }
     }
     known = data;
   });
 }
 
+// No inline handlers (the pages send a strict Content-Security-Policy).
+function smallBehaviours() {
+  document.querySelectorAll("select[data-autosubmit]").forEach((el) => {
+    el.addEventListener("change", () => el.form.submit());
+  });
+  document.querySelectorAll("[data-print]").forEach((el) => el.addEventListener("click", () => window.print()));
+}
+
+// A fragment fetch that was redirected to the login page means the session ended.
+async function fetchFragment(url) {
+  const resp = await fetch(url, { credentials: "same-origin" });
+  if (resp.redirected && new URL(resp.url).pathname === "/staff/login") {
+    window.location.href = "/staff/login";
+    return null;
+  }
+  return resp.ok ? resp.text() : null;
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  smallBehaviours();
   onceForms();
   cannedReplies();
   liveQueue();
