@@ -1,16 +1,19 @@
 """Background work: inbox events → dialogue steps → outbox rows → LINE; plus the dialogue's timers.
 
 Per key (a LINE user, group or room) work runs strictly in order; different keys run in parallel on
-a small thread pool. Claiming is a compare-and-set UPDATE (status pending and lease free → lease
-ours, with a fresh claim token), which is safe with several processes on PostgreSQL and with one
-process on SQLite. Only the head (oldest pending row) of each key is ever claimed, so a later event
-can never overtake an earlier one; a held or backing-off head holds its key back until it is done
-or given up (marked failed after `max_attempts`).
+a small thread pool. Only the head (oldest pending row) of each key is ever taken, so a later event
+can never overtake an earlier one; a head that is backing off after a failure holds its key back
+until it succeeds or is given up (marked failed after `max_attempts`, logged) — never forever.
 
-At-least-once with idempotent effects: the inbox row is marked done in the same transaction as the
-dialogue step and its outbox rows, guarded by the claim token. A crash before that commit leaves
-the row pending; it is taken again when the lease runs out. On SQLite (always one process) the
-leases left by a dead process are released at start, so a restart picks the rows up at once.
+Inbox, at-least-once with idempotent effects: one transaction locks the row (FOR UPDATE SKIP LOCKED
+on PostgreSQL, so several worker processes can share the table; SQLite has one process and one
+writer), runs the dialogue step, stores its outbox rows and marks the row done. A crash before the
+commit leaves the row pending, untouched, and it is taken again — at once after a restart.
+
+Outbox: the HTTP call runs outside any transaction. On PostgreSQL the row is first claimed with a
+compare-and-set UPDATE (lease + claim token) so two processes never send it at the same time; a
+lease left by a dead process runs out after `outbox_lease`. Pushes carry the row's retry key, so
+even a send repeated after a crash is delivered once.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.db import utcnow
 from bot.line import inbound as line_inbound
 from bot.line import outbound as line_outbound
+from bot.line.gate import WriteGate
 from bot.line.models import InboxEvent, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -136,6 +140,18 @@ def _claim(session: Session, model, row_id: int, lease: timedelta) -> str | None
     return token if result.rowcount == 1 else None
 
 
+def _lock_pending(session: Session, row_id: int) -> InboxEvent | None:
+    """The inbox row, locked for this transaction, if it is still pending and not backing off."""
+    stmt = select(InboxEvent).where(
+        InboxEvent.id == row_id,
+        InboxEvent.status == "pending",
+        or_(InboxEvent.locked_until.is_(None), InboxEvent.locked_until < utcnow()),
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return session.scalars(stmt).one_or_none()
+
+
 class LineWorker:
     """Inbox processor, outbox sender and the dialogue's timer, sharing one app's resources."""
 
@@ -147,8 +163,8 @@ class LineWorker:
         api: line_outbound.LineApi,
         inbox_signal: threading.Event,
         outbox_signal: line_outbound.OutboxSignal,
+        gate: WriteGate | None = None,
         pool_size: int = 4,
-        inbox_lease: timedelta = timedelta(seconds=120),
         outbox_lease: timedelta = timedelta(seconds=60),
         inbox_max_attempts: int = 5,
         inbox_backoff: tuple[float, float] = (1.0, 60.0),
@@ -161,7 +177,7 @@ class LineWorker:
         self.engine = engine
         self.api = api
         self.outbox_signal = outbox_signal
-        self.inbox_lease = inbox_lease
+        self.gate = gate or WriteGate(session_factory.kw["bind"])
         self.outbox_lease = outbox_lease
         self.inbox_max_attempts = inbox_max_attempts
         self.inbox_backoff = inbox_backoff
@@ -188,7 +204,6 @@ class LineWorker:
         self._ticker = threading.Thread(target=self._tick_loop, name="dialogue-tick", daemon=True)
 
     def start(self) -> None:
-        self.release_leases_of_dead_process()
         self.inbox.start()
         self.outbox.start()
         self._ticker.start()
@@ -200,19 +215,6 @@ class LineWorker:
         self._ticker.join(5)
         self.api.close()
 
-    def release_leases_of_dead_process(self) -> None:
-        """SQLite means a single process: any lease still held was held by a process that died."""
-        with self.session_factory() as session:
-            if session.get_bind().dialect.name != "sqlite":
-                return  # other processes may be alive and holding these leases
-            for model in (InboxEvent, OutboxMessage):
-                session.execute(
-                    update(model)
-                    .where(model.status == "pending", model.claim_token.is_not(None))
-                    .values(locked_until=None, claim_token=None)
-                )
-            session.commit()
-
     # -------------------------------------------------------------- inbox
 
     def _inbox_heads(self, busy: set[str], limit: int) -> list[tuple[str, int]]:
@@ -220,65 +222,56 @@ class LineWorker:
             return _heads(session, InboxEvent, InboxEvent.source_key, busy, limit)
 
     def process_inbox_row(self, row_id: int) -> None:
-        with self.session_factory() as session:
-            token = _claim(session, InboxEvent, row_id, self.inbox_lease)
-        if token is None:
-            return  # another worker took it, or it is done
-        try:
+        # Before the transaction: the typing dots (HTTP) must not run while we hold the write lock.
+        if self.show_loading:
             with self.session_factory() as session:
                 row = session.get(InboxEvent, row_id)
-                if row is None or row.claim_token != token:
-                    return
-                ctx = line_inbound.EventContext(
-                    engine=self.engine,
-                    signal=self.outbox_signal,
-                    loading=self.api if self.show_loading else None,
-                )
+                payload = dict(row.payload) if row is not None and row.status == "pending" else None
+            if payload is not None:
+                line_inbound.before_step(payload, self.api)
+        try:
+            with self.gate(), self.session_factory() as session:
+                row = _lock_pending(session, row_id)
+                if row is None:
+                    return  # done, backing off, or another process has it
+                ctx = line_inbound.EventContext(engine=self.engine, signal=self.outbox_signal)
                 line_inbound.handle_event(session, dict(row.payload), ctx)
-                done = session.execute(
-                    update(InboxEvent)
-                    .where(InboxEvent.id == row_id, InboxEvent.claim_token == token)
-                    .values(
-                        status="done",
-                        processed_at=utcnow(),
-                        locked_until=None,
-                        claim_token=None,
-                        last_error=None,
-                        # The conversation log is the record; the raw event is not kept.
-                        payload={"type": row.event_type, "webhookEventId": row.webhook_event_id},
-                    )
-                )
-                if done.rowcount != 1:
-                    # Our lease ran out and someone else took the row: their effects win, ours go.
-                    session.rollback()
-                    log.warning("inbox %s: lease lost, step discarded", row_id)
-                    return
+                row.status = "done"
+                row.attempts += 1
+                row.processed_at = utcnow()
+                row.locked_until = None
+                row.last_error = None
+                # The conversation log is the record; the raw event is not kept.
+                row.payload = {"type": row.event_type, "webhookEventId": row.webhook_event_id}
                 session.commit()
         except Exception as exc:
             log.exception("inbox %s: processing failed", row_id)
-            self._inbox_failed(row_id, token, exc)
+            self._inbox_failed(row_id, exc)
 
-    def _inbox_failed(self, row_id: int, token: str, exc: Exception) -> None:
-        with self.session_factory() as session:
-            row = session.get(InboxEvent, row_id)
-            if row is None or row.claim_token != token:
+    def _inbox_failed(self, row_id: int, exc: Exception) -> None:
+        with self.gate(), self.session_factory() as session:
+            row = _lock_pending(session, row_id)
+            if row is None:
                 return
-            error = f"{type(exc).__name__}: {str(exc)[:500]}"
+            row.attempts += 1
+            row.last_error = f"{type(exc).__name__}: {str(exc)[:500]}"
             if row.attempts >= self.inbox_max_attempts:
                 # A poison event must not hold this person's later messages back forever.
                 log.error("inbox %s (%s) given up after %s attempts", row_id, row.event_type, row.attempts)
-                values = {"status": "failed", "locked_until": None}
+                row.status = "failed"
+                row.locked_until = None
             else:
                 base, cap = self.inbox_backoff
                 delay = line_outbound.backoff_seconds(row.attempts, base=base, cap=cap)
-                values = {"locked_until": utcnow() + timedelta(seconds=delay)}
-            session.execute(
-                update(InboxEvent)
-                .where(InboxEvent.id == row_id, InboxEvent.claim_token == token)
-                .values(claim_token=None, last_error=error, **values)
-            )
+                row.locked_until = utcnow() + timedelta(seconds=delay)
+                self._wake_later(self.inbox.wake_event, delay)
             session.commit()
-        self.inbox.wake_event.set()
+
+    @staticmethod
+    def _wake_later(event: threading.Event, delay: float) -> None:
+        timer = threading.Timer(delay + 0.01, event.set)
+        timer.daemon = True
+        timer.start()
 
     # -------------------------------------------------------------- outbox
 
@@ -287,49 +280,51 @@ class LineWorker:
             return _heads(session, OutboxMessage, OutboxMessage.recipient_key, busy, limit)
 
     def send_outbox_row(self, row_id: int) -> None:
+        token: str | None = None
         with self.session_factory() as session:
-            token = _claim(session, OutboxMessage, row_id, self.outbox_lease)
-            if token is None:
-                return
+            if not self.gate.single_writer:
+                # Several processes may send: take a lease first (its own short transaction).
+                token = _claim(session, OutboxMessage, row_id, self.outbox_lease)
+                if token is None:
+                    return
             row = session.get(OutboxMessage, row_id)
-            if row is None:
+            if row is None or row.status != "pending":
                 return
+            if token is None and row.locked_until is not None and row.locked_until > utcnow():
+                return  # backing off
             session.expunge(row)
         # The HTTP call happens outside any transaction: a slow LINE never holds database locks.
         result = line_outbound.send_row(self.api, row, utcnow())
-        with self.session_factory() as session:
-            values: dict = {"claim_token": None, "last_error": result.error}
-            if result.status == "sent":
-                values.update(
-                    status="sent",
-                    sent_at=utcnow(),
-                    sent_via=result.via,
-                    line_request_id=result.request_id,
-                    locked_until=None,
-                )
-            elif result.status == "failed" or row.attempts >= self.outbox_max_attempts:
-                log.error("outbox %s not delivered: %s", row_id, result.error)
-                values.update(status="failed", locked_until=None)
-            else:
-                base, cap = self.outbox_backoff
-                delay = line_outbound.backoff_seconds(row.attempts, base=base, cap=cap)
-                values["locked_until"] = utcnow() + timedelta(seconds=delay)
-                if not result.keep_reply_token:
-                    values["reply_token"] = None
-                log.info("outbox %s: retry in %.1fs (%s)", row_id, delay, result.error)
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row_id, OutboxMessage.claim_token == token)
-                .values(**values)
+        attempts = row.attempts if token is not None else row.attempts + 1
+        values: dict = {"claim_token": None, "last_error": result.error, "attempts": attempts}
+        if result.status == "sent":
+            values.update(
+                status="sent",
+                sent_at=utcnow(),
+                sent_via=result.via,
+                line_request_id=result.request_id,
+                locked_until=None,
             )
-            session.commit()
-        if result.status == "retry":
+        elif result.status == "failed" or attempts >= self.outbox_max_attempts:
+            log.error("outbox %s not delivered: %s", row_id, result.error)
+            values.update(status="failed", locked_until=None)
+        else:
+            base, cap = self.outbox_backoff
+            delay = line_outbound.backoff_seconds(attempts, base=base, cap=cap)
+            values["locked_until"] = utcnow() + timedelta(seconds=delay)
+            if not result.keep_reply_token:
+                values["reply_token"] = None
+            log.info("outbox %s: retry in %.1fs (%s)", row_id, delay, result.error)
             # Wake up again when the back-off has passed (the poll would also find it).
-            timer = threading.Timer(
-                (values["locked_until"] - utcnow()).total_seconds() + 0.01, self.outbox.wake_event.set
-            )
-            timer.daemon = True
-            timer.start()
+            self._wake_later(self.outbox.wake_event, delay)
+        guard = (
+            OutboxMessage.claim_token == token
+            if token is not None
+            else OutboxMessage.status == "pending"  # e.g. not cancelled meanwhile (blocked)
+        )
+        with self.gate(), self.session_factory() as session:
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id, guard).values(**values))
+            session.commit()
 
     # -------------------------------------------------------------- dialogue timers
 
@@ -343,7 +338,7 @@ class LineWorker:
     def tick_once(self) -> None:
         from bot.conversations.models import Resident
 
-        with self.session_factory() as session:
+        with self.gate(), self.session_factory() as session:
             pushes = self.engine.tick(session, utcnow())
             for resident_id, messages in pushes:
                 resident = session.get(Resident, resident_id)

@@ -21,8 +21,10 @@ class LineSignals:
 def install(app: FastAPI) -> None:
     """Mount the webhook (and the simulator in simulator mode) on the app."""
     from bot.line import webhook
+    from bot.line.gate import WriteGate
 
     app.state.line_signals = LineSignals()
+    app.state.line_write_gate = WriteGate(app.state.engine)
     webhook.install(app)
     if app.state.settings.simulator_mode:
         from bot.line import simulator

@@ -63,7 +63,20 @@ class LoadingIndicator(Protocol):
 class EventContext:
     engine: DialogueEngine
     signal: outbound.OutboxSignal | None = None
-    loading: LoadingIndicator | None = None
+
+
+def before_step(event: dict[str, Any], loading: LoadingIndicator) -> None:
+    """Outside the transaction: show the typing dots in a 1:1 chat before a text goes to the NLP."""
+    source_type, chat_id = source_id(event)
+    message = event.get("message") or {}
+    if (
+        source_type == "user"
+        and chat_id
+        and event.get("mode") != "standby"
+        and event.get("type") == "message"
+        and message.get("type") == "text"
+    ):
+        loading.start_loading(chat_id)
 
 
 def source_id(event: dict[str, Any]) -> tuple[str, str | None]:
@@ -134,10 +147,6 @@ def handle_event(session: Session, event: dict[str, Any], ctx: EventContext) -> 
     # Anyone who follows or writes to us is not blocking us (an unfollow/follow may have been lost).
     resident.blocked = False
     session.flush()
-
-    if inbound_kind == "text" and ctx.loading is not None:
-        # The NLP step can take a moment; LINE shows typing dots until our reply arrives.
-        ctx.loading.start_loading(chat_id)
 
     inbound = Inbound(resident_id=resident.id, kind=inbound_kind, at=at, **extra)
     replies = ctx.engine.handle(session, inbound)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from fastapi import FastAPI
 
@@ -39,6 +40,10 @@ async def start(app: FastAPI) -> None:
     from bot.line.outbound import LineApi
     from bot.worker import LineWorker
 
+    # Worker threads run CPU-bound dialogue/NLP steps; a shorter GIL switch interval (default 5 ms)
+    # lets the event loop answer webhooks promptly in between.
+    sys.setswitchinterval(0.001)
+
     signals = app.state.line_signals
     # Tests and benchmarks may tune back-off and timeouts (app.state.line_worker_options).
     options = dict(getattr(app.state, "line_worker_options", None) or {})
@@ -49,6 +54,7 @@ async def start(app: FastAPI) -> None:
         api=LineApi(line_api_base_url(app), settings.channel_access_token, timeout=api_timeout),
         inbox_signal=signals.inbox,
         outbox_signal=signals.outbox,
+        gate=app.state.line_write_gate,
         **options,
     )
     worker.start()

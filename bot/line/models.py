@@ -1,9 +1,11 @@
 """Inbox and outbox: every webhook event is stored before the 200; every message before it is sent.
 
-Both tables are work queues shared by any number of worker processes. A row is claimed with a
-compare-and-set UPDATE (status still pending, lease free) that also writes a fresh `claim_token`;
-the work is committed only if that token is still ours. The lease column doubles as the back-off
-("not before") time after a failed attempt.
+Both tables are work queues. An inbox row is processed inside one transaction that locks it
+(FOR UPDATE SKIP LOCKED on PostgreSQL) and marks it done with the step's effects. An outbox row is
+sent outside any transaction (HTTP must not hold locks), so on PostgreSQL, where several processes
+may send, it is first claimed with a compare-and-set UPDATE that writes a lease (`locked_until`)
+and a fresh `claim_token`; the result is recorded only if the token is still ours. `locked_until`
+doubles as the back-off ("not before") time after a failed attempt.
 """
 
 from __future__ import annotations
@@ -33,9 +35,8 @@ class InboxEvent(Base):
     # pending → done | failed
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    # Lease while a worker holds the row, or "retry not before" after a failed attempt.
+    # "Retry not before" after a failed attempt.
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    claim_token: Mapped[str | None] = mapped_column(String(36), nullable=True)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
 

@@ -16,13 +16,14 @@ from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from linebot.v3.webhook import SignatureValidator
+from sqlalchemy import Engine
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 
 from bot import crypto
 from bot.db import utcnow
+from bot.line.gate import WriteGate
 from bot.line.inbound import redact_for_storage, source_id
 from bot.line.models import InboxEvent
 
@@ -84,31 +85,34 @@ def inbox_rows(body: bytes) -> list[dict[str, Any]]:
     return rows
 
 
-def store(session_factory: sessionmaker[Session], rows: list[dict[str, Any]]) -> int:
-    """Insert the rows in one transaction; an already stored webhookEventId is skipped."""
+_INSERT = {
+    # One statement per dialect, built once (compiled once, cached): a webhookEventId already
+    # stored is skipped, so a redelivery is never processed twice.
+    name: insert(InboxEvent).on_conflict_do_nothing(index_elements=["webhook_event_id"])
+    for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
+def store(engine: Engine, gate: WriteGate, rows: list[dict[str, Any]]) -> None:
+    """Insert the rows in one transaction (all of a webhook's events, or none)."""
     if not rows:
-        return 0
-    with session_factory() as session:
-        dialect = session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        stmt = insert(InboxEvent).values(rows).on_conflict_do_nothing(index_elements=["webhook_event_id"])
-        result = session.execute(stmt)
-        session.commit()
-        return result.rowcount if result.rowcount is not None and result.rowcount >= 0 else len(rows)
+        return
+    with gate(urgent=True), engine.begin() as conn:
+        conn.execute(_INSERT[engine.dialect.name], rows)
 
 
 def accept(app: FastAPI, body: bytes, signature: str | None) -> int:
-    """The whole webhook minus HTTP: verify, store, wake the worker. Returns how many rows are new.
+    """The whole webhook minus HTTP: verify, store, wake the worker. Returns how many events came.
 
     The simulator calls this too, with a body it signed itself, so both paths are the same code.
     """
     settings = app.state.settings
     verify(settings.channel_secret, body, signature)
     rows = inbox_rows(body)
-    new = store(app.state.session_factory, rows)
-    if new:
+    store(app.state.engine, app.state.line_write_gate, rows)
+    if rows:
         app.state.line_signals.inbox.set()
-    return new
+    return len(rows)
 
 
 def install(app: FastAPI) -> None:

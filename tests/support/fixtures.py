@@ -104,7 +104,6 @@ def make_app(settings: Settings, *, fast_retries: bool = True, analyzer=None) ->
             "api_timeout": 1.0,
             "tick_seconds": 0.5,
             # A test that kills a process mid-send must not wait a production-length lease.
-            "inbox_lease": timedelta(seconds=10),
             "outbox_lease": timedelta(seconds=5),
         }
     return app
