@@ -16,7 +16,7 @@ from typing import Any
 from nlp import keywords, risk
 from nlp.facts import Facts, extract_facts
 from nlp.mask import mask as mask_text
-from nlp.normalize import chunks, normalize, sentences
+from nlp.normalize import chunks, normalize, sentences, to_hiragana
 from nlp.taxonomy import CATEGORIES, RISK_FLAGS, SUBCATEGORIES, parent_of
 
 MODEL_DIR = Path(__file__).parent / "model"
@@ -46,6 +46,21 @@ _NO_CONTENT = re.compile(
 )
 _KANA_ONLY = re.compile("[ぁ-んァ-ンー]+")
 _NOISE = re.compile("[\\W_a-z0-9ー]+")
+
+
+_KATAKANA = re.compile("[ァ-ヺ]")
+_JAPANESE = re.compile("[ぁ-ゖァ-ヺ一-龥]")
+
+
+def _mostly_katakana(text: str) -> bool:
+    japanese = len(_JAPANESE.findall(text))
+    return japanese > 0 and len(_KATAKANA.findall(text)) / japanese > 0.6
+
+
+def classifier_view(norm: str) -> str:
+    """What the classifier reads: text written all in katakana (ｼｬｯｷﾝ ｶｴｾﾅｲ) as hiragana, which
+    the kana-only training copies cover; everything else unchanged."""
+    return to_hiragana(norm) if _mostly_katakana(norm) else norm
 
 
 def has_no_content(norm: str) -> bool:
@@ -90,7 +105,7 @@ class Analyzer:
     """Holds the loaded pipelines. Thread-safe for reads (spaCy inference is reentrant)."""
 
     def __init__(self, *, tokenizer: Any, classifier: Any | None, ner: Any | None, thresholds: Thresholds):
-        self._tokenizer = tokenizer  # a spaCy Language whose make_doc runs Sudachi (split mode C)
+        self._tokenizer = tokenizer  # a spaCy Language whose tokenizer is nlp.components.SudachiTokenizer
         self._classifier = classifier  # trained pipeline with a textcat_multilabel, or None
         self._ner = ner  # ja_ginza with tok2vec+ner, for masking names; optional
         self.thresholds = thresholds
@@ -108,9 +123,9 @@ class Analyzer:
     def analyze(self, text: str) -> Analysis:
         norm = normalize(text)
         head = norm[:CLASSIFY_CHARS]
-        scores = self.scores(head)
+        scores = self.scores(classifier_view(head))
         categories, subcategories, primary = self._decide(head, scores)
-        flags = set(risk.detect(text))
+        flags = set(risk.detect(norm))  # the whole message, however long
         for flag in RISK_FLAGS:
             # The model may add a flag (OR, for recall), never remove one found by the rules.
             if scores.get(flag, 0.0) >= self.thresholds.risk_model:
@@ -147,7 +162,8 @@ class Analyzer:
         th = self.thresholds
         if has_no_content(norm):
             return [], [], None
-        strong = keywords.strong_hits(norm)
+        strong = keywords.strong_hits(to_hiragana(norm) if _mostly_katakana(norm) else norm)
+        strong = {**keywords.strong_hits(norm), **strong}
         combined = dict(scores)
         primary_scores = {c: scores.get(f"primary_{c}", 0.0) for c in CATEGORIES}
         if self._classifier is not None:
@@ -171,10 +187,12 @@ class Analyzer:
                 cats = [best]
         cats = [c for c in CATEGORIES if c in cats]
         # Every ticked category needs a subcategory: take its best-scoring one.
+        # Every ticked category needs a subcategory: a keyword-backed one first, else the
+        # best-scoring one.
         for c in cats:
             if not any(parent_of(s) == c for s in subs):
                 children = [s for s in SUBCATEGORIES if parent_of(s) == c]
-                subs.append(max(children, key=lambda s: combined.get(s, 0.0)))
+                subs.append(max(children, key=lambda s: (strong.get(s, 0), combined.get(s, 0.0))))
         subs = [s for s in SUBCATEGORIES if s in subs]
         primary = self._primary(norm, cats, combined, primary_scores) if cats else None
         return cats, subs, primary
@@ -184,14 +202,9 @@ class Analyzer:
     ) -> str:
         if len(cats) == 1:
             return cats[0]
-        for sentence in sentences(norm):
-            if _PRIMARY_CUE.search(sentence):
-                local = self.scores(sentence)
-                for sub in keywords.strong_hits(sentence):
-                    local[parent_of(sub)] = local.get(parent_of(sub), 0.0) + 0.5
-                cued = max(cats, key=lambda c: local.get(c, 0.0))
-                if local.get(cued, 0.0) >= 0.5:
-                    return cued
+        cued = self._cued_primary(norm, cats)
+        if cued:
+            return cued
         if self._classifier is not None:
             return max(cats, key=lambda c: (primary_scores[c], combined.get(c, 0.0)))
 
@@ -201,12 +214,29 @@ class Analyzer:
 
         return max(cats, key=strength)
 
+    def _cued_primary(self, norm: str, cats: list[str]) -> str | None:
+        """The category named where the writer says what troubles them most (一番困っているのは…)."""
+        for sentence in sentences(norm):
+            cue = _PRIMARY_CUE.search(sentence)
+            if not cue:
+                continue
+            # 一番困っているのは借金です (topic after the cue) / 借金が一番困っています (before it,
+            # within the same clause).
+            after = sentence[cue.start() :]
+            before = re.split("[、,]|けど|けれど|が、", sentence[: cue.start()])[-1]
+            for window in (after, before):
+                hits = keywords.strong_hits(window)
+                named = [c for c in cats if any(parent_of(sub) == c for sub in hits)]
+                if named:
+                    return max(named, key=lambda c: sum(n for sub, n in hits.items() if parent_of(sub) == c))
+            local = self.scores(after)
+            best = max(cats, key=lambda c: local.get(c, 0.0))
+            if local.get(best, 0.0) >= 0.5:
+                return best
+        return None
+
     def _name_spans(self, text: str) -> list[tuple[int, int]]:
-        spans: list[tuple[int, int]] = []
-        doc = self._tokenizer.make_doc(text)
-        for token in doc:
-            if "人名" in token.tag_:
-                spans.append((token.idx, token.idx + len(token.text)))
+        spans: list[tuple[int, int]] = list(self._tokenizer.tokenizer.person_name_spans(text))
         if self._ner is not None:
             for ent in self._ner(text).ents:
                 if ent.label_ == "Person":
@@ -282,8 +312,8 @@ def load(model_dir: Path | str | None = None, *, ner: bool = True) -> Analyzer:
     pipeline_dir = directory / "pipeline"
     thresholds = Thresholds()
     classifier = None
+    _register_architectures()
     if (pipeline_dir / "config.cfg").exists():
-        _register_architectures()
         classifier = spacy.load(pipeline_dir)
         settings = directory / "thresholds.json"
         if settings.exists():
@@ -297,7 +327,7 @@ def load(model_dir: Path | str | None = None, *, ner: bool = True) -> Analyzer:
     return Analyzer(tokenizer=tokenizer, classifier=classifier, ner=ner_pipeline, thresholds=thresholds)
 
 
-_TOKENIZER_CONFIG = {"nlp": {"tokenizer": {"@tokenizers": "spacy.ja.JapaneseTokenizer", "split_mode": "C"}}}
+_TOKENIZER_CONFIG = {"nlp": {"tokenizer": {"@tokenizers": "consult.SudachiTokenizer.v1", "split_mode": "C"}}}
 
 
 def _register_architectures() -> None:

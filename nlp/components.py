@@ -40,6 +40,8 @@ _CUE_KEYS = {
     **{("risk", flag): hash_string(f"__risk__{flag}") for flag in risk.FLAG_ORDER},
 }
 VECTOR_WIDTH = 300
+# Seeded once; spaCy's fix_random_seed seeds numpy's global RNG, which this follows.
+_RNG = numpy.random.default_rng(20260723)
 
 
 def char_ngram_keys(text: str, sizes: tuple[int, ...]) -> numpy.ndarray:
@@ -65,8 +67,11 @@ def cue_keys(text: str) -> list[int]:
     return keys
 
 
-def extract_features(token_ngrams: int, char_ngrams: tuple[int, ...], cues: bool) -> Model:
+def extract_features(
+    token_ngrams: int, char_ngrams: tuple[int, ...], cues: bool, feature_dropout: float = 0.0
+) -> Model:
     model: Model = Model("extract_features", _extract_forward)
+    model.attrs["feature_dropout"] = feature_dropout
     model.attrs["token_ngrams"] = token_ngrams
     model.attrs["char_ngrams"] = tuple(char_ngrams)
     model.attrs["cues"] = cues
@@ -86,7 +91,13 @@ def _extract_forward(model: Model, docs, is_train: bool):
         if model.attrs["cues"]:
             parts.append(numpy.asarray(cue_keys(doc.text), dtype=numpy.uint64))
         # Presence, not counts: a long rant should not outweigh a short message.
-        batch_keys.append(numpy.unique(numpy.concatenate(parts)))
+        keys = numpy.unique(numpy.concatenate(parts))
+        if is_train and model.attrs["feature_dropout"] and len(keys) > 1:
+            # Feature dropout: the model may not lean on any single n-gram, so it generalises
+            # to phrasings the corpus writers did not use.
+            keep = _RNG.random(len(keys)) >= model.attrs["feature_dropout"]
+            keys = keys[keep] if keep.any() else keys
+        batch_keys.append(keys)
     lengths = ops.asarray([len(k) for k in batch_keys], dtype="int32")
     keys_out = numpy.concatenate(batch_keys) if batch_keys else numpy.zeros((0,), dtype=numpy.uint64)
     vals_out = ops.asarray(numpy.ones(len(keys_out), dtype="f"), dtype="f")
@@ -95,6 +106,76 @@ def _extract_forward(model: Model, docs, is_train: bool):
         return []
 
     return (keys_out, vals_out, lengths), backprop
+
+
+class SudachiTokenizer:
+    """Sudachi (split mode C) straight into a Doc whose NORM is Sudachi's normalised form.
+
+    spaCy's own Japanese tokenizer also builds tags, morphology, readings and sub-tokens for
+    every token; the classifier needs none of them, and skipping them halves tokenisation time
+    (~0.6 ms instead of ~1.6 ms per message here).
+    """
+
+    # Sudachi refuses inputs over ~49 kB; cut well below that.
+    MAX_CHARS = 4000
+
+    def __init__(self, vocab, split_mode: str = "C") -> None:
+        from sudachipy import dictionary
+        from sudachipy import tokenizer as sudachi_tokenizer
+
+        self.vocab = vocab
+        self.split_mode = split_mode
+        self._sudachi = dictionary.Dictionary(dict="core").create()
+        self._mode = getattr(sudachi_tokenizer.Tokenizer.SplitMode, split_mode)
+
+    def morphemes(self, text: str) -> list:
+        out = []
+        for start in range(0, len(text), self.MAX_CHARS):
+            out += [
+                m
+                for m in self._sudachi.tokenize(text[start : start + self.MAX_CHARS], self._mode)
+                if m.surface()
+            ]
+        return out
+
+    def __call__(self, text: str):
+        from spacy.tokens import Doc
+
+        morphemes = self.morphemes(text)
+        doc = Doc(self.vocab, words=[m.surface() for m in morphemes], spaces=[False] * len(morphemes))
+        for token, morpheme in zip(doc, morphemes, strict=True):
+            token.norm_ = morpheme.normalized_form()
+        return doc
+
+    def person_name_spans(self, text: str) -> list[tuple[int, int]]:
+        """Character spans Sudachi tags as personal names (名詞-固有名詞-人名)."""
+        spans = []
+        for m in self.morphemes(text):
+            pos = m.part_of_speech()
+            if pos[1] == "固有名詞" and pos[2] == "人名":
+                spans.append((m.begin(), m.end()))
+        return spans
+
+    # Nothing to save: the dictionary comes from the installed sudachidict-core package.
+    def to_bytes(self, **kwargs) -> bytes:
+        return b""
+
+    def from_bytes(self, data: bytes, **kwargs) -> SudachiTokenizer:
+        return self
+
+    def to_disk(self, path, **kwargs) -> None:
+        return None
+
+    def from_disk(self, path, **kwargs) -> SudachiTokenizer:
+        return self
+
+
+@registry.tokenizers("consult.SudachiTokenizer.v1")
+def create_sudachi_tokenizer(split_mode: str = "C"):
+    def factory(nlp):
+        return SudachiTokenizer(nlp.vocab, split_mode)
+
+    return factory
 
 
 @lru_cache(maxsize=1)
@@ -142,6 +223,7 @@ def build_feature_bow_classifier(
     char_ngrams: list[int] | tuple[int, ...] = (1, 2, 3),
     cues: bool = True,
     vectors: bool = False,
+    feature_dropout: float = 0.0,
     length: int = 65536,
     nO: int | None = None,
 ) -> Model:
@@ -154,7 +236,8 @@ def build_feature_bow_classifier(
         sparse_linear, resize_layer=partial(resize_linear_weighted, fill_defaults=fill_defaults)
     )
     sparse = with_cpu(
-        chain(extract_features(token_ngrams, tuple(char_ngrams), cues), resizable_layer), sparse_linear.ops
+        chain(extract_features(token_ngrams, tuple(char_ngrams), cues, feature_dropout), resizable_layer),
+        sparse_linear.ops,
     )
     scores = add(sparse, chain(mean_vectors(), Linear(nO=nO, nI=VECTOR_WIDTH))) if vectors else sparse
     model = chain(scores, Logistic())

@@ -394,10 +394,36 @@ WEAK: dict[str, tuple[str, ...]] = {
     "family": ("家族", "親", "母", "父", "兄", "姉", "弟", "妹", "息子", "娘"),
 }
 
-_STRONG_RE = {sub: re.compile("|".join(alts)) for sub, alts in STRONG.items()}
+# Kana spellings of the commonest cues, for kana-only writers (やさしい日本語, phones, elders).
+KANA: dict[str, tuple[str, ...]] = {
+    "debt": ("しゃっきん", "ろーん", "へんさい"),
+    "arrears": ("たいのう", "はらえてない", "はらえない"),
+    "rent": ("やちん",),
+    "hikikomori": ("ひきこも", "へやからでてこな", "いえからでな"),
+    "school_refusal": (
+        "ふとうこう",
+        "がっこうにいけな",
+        "がっこうにいかな",
+        "がっこういけな",
+        "がっこういかな",
+    ),
+    "nursing_care": ("かいご", "にんちしょう"),
+    "illness": ("びょうき", "にゅういん", "びょういん"),
+    "mental_health": ("うつ", "こころのびょうき"),
+    "living_expenses": ("おかねがな", "せいかつがくるし", "たべものがな", "せいかつほご"),
+    "job_change": ("しごとがな", "しごとをさが", "しごとがみつから", "はろーわーく"),
+    "labor": ("きゅうりょうがはらわれ", "きゅうりょうがでな", "くびになっ"),
+    "pregnancy": ("にんしん",),
+    "childcare": ("こそだて", "いくじ"),
+    "dwelling": ("すむところ", "すむばしょ", "すむいえ"),
+    "dv_abuse": ("ぼうりょく", "なぐられ", "たたかれ"),
+    "tax": ("ぜいきん",),
+}
+
+_STRONG_RE = {sub: re.compile("|".join(alts + KANA.get(sub, ()))) for sub, alts in STRONG.items()}
 _WEAK_RE = {sub: re.compile("|".join(alts)) for sub, alts in WEAK.items()}
 
-assert set(STRONG) <= set(SUBCATEGORIES) and set(WEAK) <= set(SUBCATEGORIES)
+assert set(STRONG) <= set(SUBCATEGORIES) and set(WEAK) <= set(SUBCATEGORIES) and set(KANA) <= set(STRONG)
 
 
 def strong_hits(text: str) -> dict[str, int]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from nlp.normalize import normalize, to_hiragana
 
@@ -393,5 +394,12 @@ def _told_as_past(view: str, start: int) -> bool:
 
 def detect(text: str) -> list[str]:
     """The risk flags present in `text`, in a fixed order."""
+    return list(_detect(text))
+
+
+@lru_cache(maxsize=512)
+def _detect(text: str) -> tuple[str, ...]:
+    # Cached: the analyzer asks once for the message and the classifier's cue features ask
+    # again for the same (normalised) text.
     found = {hit.flag for hit in find_risks(text)}
-    return [flag for flag in FLAG_ORDER if flag in found]
+    return tuple(flag for flag in FLAG_ORDER if flag in found)

@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from nlp.analyzer import classifier_view
 from nlp.normalize import normalize, to_hiragana
 from nlp.taxonomy import CATEGORIES, RISK_FLAGS, SUBCATEGORIES
 
@@ -84,13 +85,11 @@ def write_splits(examples: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], 
 
 def kana_only(nlp: Any, text: str) -> str:
     """The text as a kana-only writer would type it (Sudachi readings, in hiragana)."""
-    doc = nlp.make_doc(text)
     out = []
-    for token in doc:
-        reading = token.morph.get("Reading")
-        out.append(
-            to_hiragana(reading[0]) if reading and token.pos_ not in ("PUNCT", "NUM", "SYM") else token.text
-        )
+    for morpheme in nlp.tokenizer.morphemes(text):
+        pos = morpheme.part_of_speech()[0]
+        keep = pos in ("補助記号", "空白") or morpheme.surface().isdigit()
+        out.append(morpheme.surface() if keep else to_hiragana(morpheme.reading_form()))
     return "".join(out)
 
 
@@ -102,7 +101,7 @@ def build_docbin(nlp: Any, examples: list[dict[str, Any]], augment: bool) -> Any
         gold = set(ex.get("categories", [])) | set(ex.get("subcategories", [])) | set(ex.get("risk", []))
         gold.add(f"primary_{ex['primary']}" if ex.get("primary") else NO_CONCERN)
         cats = {label: float(label in gold) for label in LABELS}
-        text = normalize(ex["text"])[:TRAIN_CHARS]
+        text = classifier_view(normalize(ex["text"])[:TRAIN_CHARS])
         variants = [text]
         if augment and bucket(str(ex["id"]), "kana") < KANA_AUGMENT_PERCENT:
             variants.append(kana_only(nlp, text))
@@ -197,8 +196,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("config", type=Path, help="spaCy training config, e.g. nlp/configs/textcat.cfg")
     parser.add_argument("--output", type=Path, default=MODEL_DIR)
+    parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="keep the trained model and splits; re-tune thresholds and rewrite metrics.json "
+        "(after a change to rules or decision logic)",
+    )
     args = parser.parse_args(argv)
-    record = train(args.config, args.output)
+    if args.rescore:
+        from spacy.util import load_config
+
+        from nlp.evaluate import read_jsonl
+
+        seed = int(load_config(args.config)["system"]["seed"])
+        n_train = len(read_jsonl(SPLITS_DIR / "train.jsonl"))
+        record = finish(args.output, read_jsonl(SPLITS_DIR / "dev.jsonl"), n_train, seed)
+    else:
+        record = train(args.config, args.output)
     dev = record["dev"]
     print(
         f"dev: top micro-F1 {dev['top_micro_f1']:.3f}, primary {dev['primary_accuracy']:.3f}, "
