@@ -71,8 +71,8 @@ def test_push_retried_after_5xx_with_the_same_retry_key_delivers_once(line, fake
 def test_timeout_after_line_accepted_is_not_delivered_twice(line, fake_line):
     user = ev.new_user_id()
     line.follow(user)
-    # LINE takes the push but answers after our 1 s client timeout; the retry gets 409 = accepted.
-    fake_line.fail_next(1, status=None, endpoint="push", delay=1.6)
+    # LINE takes the push but answers after our 3 s client timeout (test setting); the retry gets 409.
+    fake_line.fail_next(1, status=None, endpoint="push", delay=3.5)
     _staff_send(line.client.app, user, [Outbound(text="お返事をお送りします。")])
     line.settle()
     pushes = fake_line.requests_to("push")

@@ -115,6 +115,11 @@ def _sdk_check(kind: str, body: dict[str, Any]) -> str | None:
     return None
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        pass  # a client that gave up (timeout test) is expected; no traceback noise
+
+
 class FakeLine:
     def __init__(
         self, access_token: str = TEST_ACCESS_TOKEN, reply_token_ttl: float = REPLY_TOKEN_TTL
@@ -156,7 +161,7 @@ class FakeLine:
 
             do_GET = do_POST
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()

@@ -101,7 +101,7 @@ def make_app(settings: Settings, *, fast_retries: bool = True, analyzer=None) ->
         app.state.line_worker_options = {
             "inbox_backoff": (0.05, 0.2),
             "outbox_backoff": (0.05, 0.3),
-            "api_timeout": 1.0,
+            "api_timeout": 3.0,
             "tick_seconds": 0.5,
             # A test that kills a process mid-send must not wait a production-length lease.
             "outbox_lease": timedelta(seconds=5),
