@@ -256,15 +256,38 @@ def queue_context(
     session: Session, user: StaffUser, *, tab: str, category: str, status: str
 ) -> dict[str, Any]:
     tab = tab if tab in ("unassigned", "mine", "all") else "unassigned"
+    cases = queue_cases(session, user, tab=tab, category=category, status=status)
     return {
         "tab": tab,
         "category": category,
         "status": status,
         "counts": queue_counts(session, user),
-        "cases": queue_cases(session, user, tab=tab, category=category, status=status),
+        "cases": cases,
+        "awaiting_reply": awaiting_reply(session, [c for c in cases if c.status == IN_PROGRESS]),
         "names": staff_names(session),
         "now": utcnow(),
     }
+
+
+def awaiting_reply(session: Session, cases: list[Case]) -> set[int]:
+    """Case ids whose resident wrote last (after staff or the bot): a reply is due."""
+    by_conv = {c.conversation_id: c.id for c in cases if c.conversation_id}
+    if not by_conv:
+        return set()
+    last_ids = (
+        select(func.max(ConversationEvent.id))
+        .where(
+            ConversationEvent.conversation_id.in_(by_conv),
+            ConversationEvent.author.in_(("resident", "staff", "bot")),
+        )
+        .group_by(ConversationEvent.conversation_id)
+    )
+    rows = session.execute(
+        select(ConversationEvent.conversation_id, ConversationEvent.author).where(
+            ConversationEvent.id.in_(last_ids)
+        )
+    )
+    return {by_conv[conv_id] for conv_id, author in rows if author == "resident"}
 
 
 @router.get("/queue/rows", response_class=HTMLResponse)
@@ -307,8 +330,20 @@ def queue_signature(session_factory, user_id: int) -> dict[str, Any]:
         withdrawn_mine = session.scalar(
             select(func.count()).select_from(Case).where(Case.owner_id == user.id, Case.status == WITHDRAWN)
         )
+        # Residents writing in my open cases: the queue refreshes, and the page can say so.
+        mine_last_resident = session.scalar(
+            select(func.max(ConversationEvent.id))
+            .join(Case, Case.conversation_id == ConversationEvent.conversation_id)
+            .where(
+                Case.owner_id == user.id, Case.status == IN_PROGRESS, ConversationEvent.author == "resident"
+            )
+        )
         return {
-            "sig": f"{count}:{updated.isoformat() if updated else ''}:{latest or 0}",
+            "sig": ":".join(
+                str(x)
+                for x in (count, updated.isoformat() if updated else "", latest or 0, mine_last_resident or 0)
+            ),
+            "mine_last_resident": mine_last_resident or 0,
             "latest_id": latest or 0,
             "waiting": waiting or 0,
             "urgent_waiting": urgent or 0,

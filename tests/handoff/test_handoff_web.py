@@ -404,3 +404,25 @@ def test_staff_pages_send_security_headers_and_html_errors(app_client, users, ne
     assert "text/html" in denied.headers["content-type"]
     # The API keeps JSON errors.
     assert app_client.get("/api/cases").json()["detail"]
+
+
+def test_queue_marks_cases_whose_resident_wrote_last(app_client, line_app, users, new_case, db):
+    case = new_case()
+    service.claim(db, case_id=case.id, staff=users["staff1"])
+    db.commit()
+    factory = line_app.state.session_factory
+    before = queue_signature(factory, users["staff1"].id)
+    login(app_client, "staff1")
+    assert "新着" in app_client.get("/staff/?tab=mine").text  # the resident's words came last
+    service.staff_reply(
+        db, case_id=case.id, staff=users["staff1"], text="お返事します", notifier=line_app.state.notifier
+    )
+    db.commit()
+    assert "新着" not in app_client.get("/staff/?tab=mine").text
+    conversations.append_event(
+        db, conversation_id=case.conversation_id, author="resident", kind="text", text="はい"
+    )
+    db.commit()
+    after = queue_signature(factory, users["staff1"].id)
+    assert after["mine_last_resident"] > before["mine_last_resident"] and after["sig"] != before["sig"]
+    assert "新着" in app_client.get("/staff/?tab=mine").text

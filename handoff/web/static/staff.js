@@ -60,6 +60,8 @@ function liveQueue() {
       showAlert("緊急の相談があります（未対応 " + data.waiting + "件）");
     } else if (data.latest_id > known.latest_id) {
       showAlert("新しい相談が届きました（未対応 " + data.waiting + "件）");
+    } else if (data.mine_last_resident > known.mine_last_resident) {
+      showAlert("担当中の相談者から、新しいメッセージがあります");
     } else if (data.withdrawn_mine > known.withdrawn_mine) {
       showAlert("担当中の相談が、相談者の希望で取り下げられました");
     }
