@@ -102,7 +102,11 @@ class Thresholds:
 
 
 class Analyzer:
-    """Holds the loaded pipelines. Thread-safe for reads (spaCy inference is reentrant)."""
+    """Holds the loaded pipelines; load once per process and share it.
+
+    Calls are safe from several threads as far as the GIL serialises SudachiPy and spaCy
+    inference; the analyzer keeps no per-call state of its own.
+    """
 
     def __init__(self, *, tokenizer: Any, classifier: Any | None, ner: Any | None, thresholds: Thresholds):
         self._tokenizer = tokenizer  # a spaCy Language whose tokenizer is nlp.components.SudachiTokenizer
@@ -310,26 +314,33 @@ def load(model_dir: Path | str | None = None, *, ner: bool = True) -> Analyzer:
 
     directory = Path(model_dir) if model_dir else MODEL_DIR
     pipeline_dir = directory / "pipeline"
+    components = _register_architectures()
+    ner_pipeline = None
+    if ner:
+        ner_pipeline = spacy.load(
+            "ja_ginza", exclude=["parser", "morphologizer", "compound_splitter", "bunsetu_recognizer"]
+        )
+        # One copy of GiNZA's word vectors in memory, not two.
+        components.share_vectors(ner_pipeline.vocab.vectors)
     thresholds = Thresholds()
     classifier = None
-    _register_architectures()
     if (pipeline_dir / "config.cfg").exists():
         classifier = spacy.load(pipeline_dir)
         settings = directory / "thresholds.json"
         if settings.exists():
             thresholds = Thresholds(**json.loads(settings.read_text(encoding="utf-8")))
     tokenizer = classifier if classifier is not None else spacy.blank("ja", config=_TOKENIZER_CONFIG)
-    ner_pipeline = None
-    if ner:
-        ner_pipeline = spacy.load(
-            "ja_ginza", exclude=["parser", "morphologizer", "compound_splitter", "bunsetu_recognizer"]
-        )
+    if ner_pipeline is not None:
+        # ... and one Sudachi dictionary (GiNZA's tokenizer wraps a SudachiPy tokenizer).
+        tokenizer.tokenizer.share(ner_pipeline.tokenizer.tokenizer)
     return Analyzer(tokenizer=tokenizer, classifier=classifier, ner=ner_pipeline, thresholds=thresholds)
 
 
 _TOKENIZER_CONFIG = {"nlp": {"tokenizer": {"@tokenizers": "consult.SudachiTokenizer.v1", "split_mode": "C"}}}
 
 
-def _register_architectures() -> None:
-    # The trained config may name our registered functions; importing registers them.
-    from nlp import components  # noqa: F401
+def _register_architectures() -> Any:
+    # The trained config names our registered functions; importing registers them.
+    from nlp import components
+
+    return components

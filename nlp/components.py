@@ -120,22 +120,26 @@ class SudachiTokenizer:
     MAX_CHARS = 4000
 
     def __init__(self, vocab, split_mode: str = "C") -> None:
-        from sudachipy import dictionary
         from sudachipy import tokenizer as sudachi_tokenizer
 
         self.vocab = vocab
         self.split_mode = split_mode
-        self._sudachi = dictionary.Dictionary(dict="core").create()
+        self._sudachi = None  # created on first use, or shared with GiNZA's (see `share`)
         self._mode = getattr(sudachi_tokenizer.Tokenizer.SplitMode, split_mode)
 
+    def share(self, sudachi) -> None:
+        """Use an existing SudachiPy tokenizer (GiNZA's) instead of opening the dictionary again."""
+        self._sudachi = sudachi
+
     def morphemes(self, text: str) -> list:
+        if self._sudachi is None:
+            from sudachipy import dictionary
+
+            self._sudachi = dictionary.Dictionary(dict="core").create()
         out = []
         for start in range(0, len(text), self.MAX_CHARS):
-            out += [
-                m
-                for m in self._sudachi.tokenize(text[start : start + self.MAX_CHARS], self._mode)
-                if m.surface()
-            ]
+            piece = text[start : start + self.MAX_CHARS]
+            out += [m for m in self._sudachi.tokenize(piece, self._mode) if m.surface()]
         return out
 
     def __call__(self, text: str):
@@ -178,15 +182,27 @@ def create_sudachi_tokenizer(split_mode: str = "C"):
     return factory
 
 
+_SHARED_VECTORS: list = []
+
+
+def share_vectors(vectors) -> None:
+    """Use the vectors of an already loaded ja_ginza pipeline instead of reading them again."""
+    _SHARED_VECTORS[:] = [vectors]
+
+
 @lru_cache(maxsize=1)
-def ginza_vectors():
-    """GiNZA's word vectors (20k rows, 480k keys), read once from the installed package."""
+def _vectors_from_package():
     from spacy.util import get_package_path
     from spacy.vectors import Vectors
 
     base = get_package_path("ja_ginza")
     vocab_dir = next(base.glob("ja_ginza-*/vocab"))
     return Vectors().from_disk(vocab_dir)
+
+
+def ginza_vectors():
+    """GiNZA's word vectors (20k rows, 480k keys), from the installed package, read once."""
+    return _SHARED_VECTORS[0] if _SHARED_VECTORS else _vectors_from_package()
 
 
 def mean_vectors() -> Model:
