@@ -578,12 +578,14 @@ def revise_sheet(
     case = get_case(session, case_id=case_id)
     _require_owner(staff, case)
     current = latest_sheet_row(session, case_id=case_id)
-    if base_revision is not None and current is not None and current.revision != base_revision:
-        raise CaseConflict("the sheet changed since you opened it")
     # Consent is a fact recorded from the resident, never something staff edit.
     previous = latest_sheet(session, case_id=case_id)
     if previous is not None:
         sheet.consent = previous.consent
+    if current is not None and current.content == _sheet_json(sheet):
+        return current  # nothing changed (or the same form arrived twice): no new revision
+    if base_revision is not None and current is not None and current.revision != base_revision:
+        raise CaseConflict("the sheet changed since you opened it")
     _apply_sheet_facts(case, sheet)
     case.updated_at = utcnow()
     rev = _add_revision(session, case_id=case_id, sheet=sheet, author="staff", staff_id=staff.id)
@@ -613,3 +615,30 @@ def list_notes(session: Session, *, case_id: int) -> list[Note]:
 
 def waiting_minutes(case: Case, now: datetime | None = None) -> int:
     return int(((now or utcnow()) - case.waiting_since).total_seconds() // 60)
+
+
+def purge_expired(session: Session, *, now: datetime, retention_days_closed: int) -> int:
+    """Empty the content of cases closed longer ago than the city's retention period.
+
+    Sheets, notes and phone numbers go; the case row with its category ids and dates stays for
+    the yearly statistics. Returns how many cases were emptied. For the periodic job.
+    """
+    from datetime import timedelta
+
+    cutoff = now - timedelta(days=retention_days_closed)
+    ids = list(
+        session.scalars(
+            select(Case.id).where(
+                Case.status.in_((REFERRED, CLOSED)), Case.closed_at.is_not(None), Case.closed_at < cutoff
+            )
+        )
+    )
+    if not ids:
+        return 0
+    session.execute(update(ReferralSheet).where(ReferralSheet.case_id.in_(ids)).values(content=None))
+    session.execute(update(Note).where(Note.case_id.in_(ids)).values(text=None))
+    session.execute(update(Case).where(Case.id.in_(ids)).values(contact_phone=None))
+    for case_id in ids:
+        audit(session, actor="system", action="retention_purge", case_id=case_id)
+    session.flush()
+    return len(ids)

@@ -240,6 +240,7 @@ def test_sheet_revision_by_staff_keeps_every_version_and_consent(session, make_c
     assert revs[0].content["summary"] != revs[1].content["summary"]
     latest = service.latest_sheet(session, case_id=case.id)
     assert latest.consent.given and case.primary == "medical_welfare"
+    latest.summary = "古い画面からの編集"
     with pytest.raises(service.CaseConflict):
         service.revise_sheet(session, case_id=case.id, staff=staff, sheet=latest, base_revision=1)
 
@@ -279,3 +280,52 @@ def test_view_is_audited_and_role_checked(session, make_case, make_staff):
     assert {v.staff_id for v in views} == {b.id, boss.id}
     with pytest.raises(service.CaseNotFound):
         service.view_case(session, case_id=99999, staff=boss)
+
+
+def test_audit_rows_cannot_be_changed_or_deleted(session, make_case):
+    case = make_case()
+    row = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id)).first()
+    row.action = "tampered"
+    with pytest.raises(RuntimeError, match="append-only"):
+        session.flush()
+    session.rollback()
+    session.delete(session.get(AuditEvent, row.id))
+    with pytest.raises(RuntimeError, match="append-only"):
+        session.flush()
+    session.rollback()
+
+
+def test_saving_an_unchanged_sheet_twice_makes_no_revision(session, make_case, make_staff):
+    case = make_case()
+    staff = make_staff("twice")
+    service.claim(session, case_id=case.id, staff=staff)
+    sheet = service.latest_sheet(session, case_id=case.id)
+    sheet.summary = "書き直し"
+    first = service.revise_sheet(
+        session, case_id=case.id, staff=staff, sheet=sheet.model_copy(deep=True), base_revision=1
+    )
+    again = service.revise_sheet(
+        session, case_id=case.id, staff=staff, sheet=sheet.model_copy(deep=True), base_revision=1
+    )
+    assert first.id == again.id and first.revision == 2
+
+
+def test_retention_purge_empties_old_closed_cases(session, make_case, make_staff, notifier):
+    from datetime import timedelta
+
+    from bot.db import utcnow
+
+    old, recent = make_case(), make_case()
+    staff = make_staff("purger")
+    for c in (old, recent):
+        service.claim(session, case_id=c.id, staff=staff)
+        service.add_note(session, case_id=c.id, staff=staff, text="メモ")
+        service.close(session, case_id=c.id, staff=staff, outcome="info_only", notifier=notifier)
+    old.closed_at = utcnow() - timedelta(days=400)
+    session.commit()
+    assert service.purge_expired(session, now=utcnow(), retention_days_closed=365) == 1
+    session.commit()
+    assert all(r.content is None for r in service.sheet_revisions(session, case_id=old.id))
+    assert service.latest_sheet(session, case_id=recent.id) is not None
+    assert [n.text for n in service.list_notes(session, case_id=old.id)] == [None]
+    assert session.get(Case, old.id).categories  # counts for statistics stay

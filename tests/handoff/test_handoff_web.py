@@ -9,7 +9,7 @@ import zlib
 
 import pytest
 from handoff_support import CONSENT_TEXT, PASSWORD, make_sheet
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.conversations import service as conversations
 from handoff import accounts, service
@@ -305,8 +305,17 @@ def test_sheet_edit_makes_a_new_revision(app_client, users, new_case, db):
     assert revs[1].content["consent"]["given"] is True
     assert revs[1].content["screening_date"].startswith("2026-11-30")
     assert "令和8年11月30日" in app_client.get(f"/staff/cases/{case.id}/print").text
-    stale = app_client.post(f"/staff/cases/{case.id}/sheet", data=form, follow_redirects=False)
+    same = app_client.post(f"/staff/cases/{case.id}/sheet", data=form, follow_redirects=False)
+    assert "ok=sheet_saved" in same.headers["location"]  # the same form twice: no new revision
+    stale = app_client.post(
+        f"/staff/cases/{case.id}/sheet", data=form | {"summary": "古い画面から"}, follow_redirects=False
+    )
     assert "err=" in stale.headers["location"]  # based on revision 1, but 2 exists
+    db.expire_all()
+    assert (
+        db.scalar(select(func.count()).select_from(ReferralSheet).where(ReferralSheet.case_id == case.id))
+        == 2
+    )
     assert audits(db, "edit_sheet")
 
 
