@@ -1,4 +1,4 @@
-"""Mount the staff API and web UI on the app."""
+"""Mount the staff JSON API (/api/...) and the staff web UI (/staff/...) on the app."""
 
 from __future__ import annotations
 
@@ -7,10 +7,7 @@ from fastapi import FastAPI
 
 def install(app: FastAPI) -> None:
     from handoff import api
+    from handoff.web import install as install_web
 
     app.include_router(api.router)
-    try:
-        from handoff.web import install as install_web
-    except ImportError:  # the web UI lands after the API
-        return
     install_web(app)
