@@ -31,9 +31,10 @@ def dialogue_engine(app: FastAPI):
 async def start(app: FastAPI) -> None:
     settings = app.state.settings
     base = settings.public_base_url.rstrip("/")
+    # Printed, not only logged: the person who typed `make run` needs to see where to go.
     if settings.simulator_mode:
-        log.warning("LINE simulator (no LINE channel configured): %s/simulator", base)
-    log.warning("staff UI: %s/staff/   webhook: %s/callback", base, base)
+        print(f"LINE simulator (no LINE channel configured): {base}/simulator", flush=True)
+    print(f"staff UI: {base}/staff/    LINE webhook: {base}/callback", flush=True)
     if not settings.run_worker:
         app.state.line_worker = None
         return
