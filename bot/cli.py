@@ -99,6 +99,8 @@ def staff_add(
     display_name: Annotated[str | None, typer.Option(help="name the resident sees in LINE")] = None,
 ) -> None:
     """Create a staff account for the staff web UI and the API."""
+    from sqlalchemy.exc import OperationalError
+
     from bot.db import make_engine, make_session_factory
     from bot.migrate import upgrade_engine
     from bot.settings import Settings
@@ -120,6 +122,9 @@ def staff_add(
                 session.commit()
             except AccountError as exc:
                 typer.echo(f"error: {exc}", err=True)
+                raise typer.Exit(1) from None
+            except OperationalError as exc:
+                typer.echo(f"error: database not ready ({exc.orig}); run `consult-bot db upgrade`", err=True)
                 raise typer.Exit(1) from None
             typer.echo(f"created {user.role} account {user.username!r}")
     finally:
