@@ -135,6 +135,9 @@ class Analyzer:
             if scores.get(flag, 0.0) >= self.thresholds.risk_model:
                 flags.add(flag)
         risk_flags = [f for f in risk.FLAG_ORDER if f in flags]
+        categories, subcategories, primary = _with_risk_categories(
+            categories, subcategories, primary, risk_flags
+        )
         facts = extract_facts(norm[:20000])
         return Analysis(
             categories=categories,
@@ -246,6 +249,29 @@ class Analyzer:
                 if ent.label_ == "Person":
                     spans.append((ent.start_char, ent.end_char))
         return spans
+
+
+# A crisis is also a consultation: staff tick メンタルヘルス for suicidal thoughts (always, as
+# in the corpus), DV・虐待 or 病名・医療 when nothing else describes the message.
+_RISK_ALWAYS = {risk.SUICIDE: "mental_health"}
+_RISK_IF_EMPTY = {risk.VIOLENCE: "dv_abuse", risk.MEDICAL: "illness"}
+
+
+def _with_risk_categories(
+    categories: list[str], subcategories: list[str], primary: str | None, risk_flags: list[str]
+) -> tuple[list[str], list[str], str | None]:
+    subs = set(subcategories)
+    for flag in risk_flags:
+        if flag in _RISK_ALWAYS:
+            subs.add(_RISK_ALWAYS[flag])
+        elif flag in _RISK_IF_EMPTY and not subs:
+            subs.add(_RISK_IF_EMPTY[flag])
+    cats = set(categories) | {parent_of(s) for s in subs}
+    ordered_cats = [c for c in CATEGORIES if c in cats]
+    ordered_subs = [s for s in SUBCATEGORIES if s in subs]
+    if primary is None and ordered_cats:
+        primary = parent_of(ordered_subs[0]) if len(ordered_cats) > 1 else ordered_cats[0]
+    return ordered_cats, ordered_subs, primary
 
 
 def _keyword_scores(norm: str) -> dict[str, float]:
