@@ -54,3 +54,52 @@ def test_classify_stream_keeps_order_and_ids(analyzer: nlp.Analyzer) -> None:
     assert out[1]["categories"] == [] and out[1]["primary"] is None
     assert "suicide_risk" in out[2]["risk"]
     assert "parenting" in out[0]["categories"] and "income" in out[0]["categories"]
+
+
+def test_classify_stream_survives_bad_lines(analyzer: nlp.Analyzer) -> None:
+    stdin = io.StringIO('{"id": "a", "text": "借金が返せない"}\nnot json\n\n{"id": "b"}\n')
+    stdout = io.StringIO()
+    assert classify_stream(stdin, stdout, analyzer) == 3  # blank lines are skipped
+    out = [json.loads(line) for line in stdout.getvalue().splitlines()]
+    assert out[0]["id"] == "a" and "income" in out[0]["categories"]
+    assert out[1]["id"] is None and "error" in out[1] and out[1]["categories"] == []
+    assert out[2] == {**out[2], "id": "b", "categories": [], "primary": None}
+
+
+def test_evaluate_main_prints_the_metrics(tmp_path, capsys) -> None:
+    from nlp.evaluate import main
+
+    rows = [
+        {
+            "id": "1",
+            "text": "借金が返せなくて、もう死にたい",
+            "categories": ["income", "medical_welfare"],
+            "primary": "income",
+            "subcategories": ["debt", "mental_health"],
+            "risk": ["suicide_risk"],
+        },
+        {
+            "id": "2",
+            "text": "死ぬほど忙しい",
+            "categories": [],
+            "primary": None,
+            "subcategories": [],
+            "risk": [],
+            "trap": True,
+        },
+    ]
+    path = tmp_path / "eval.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    assert main(str(path)) == 0
+    out = capsys.readouterr().out
+    for needle in (
+        "top-level micro-F1",
+        "macro-F1",
+        "primary accuracy",
+        "subcategory micro-F1",
+        "suicide_risk",
+        "violence_risk",
+        "false alarms on traps: 0 of 1",
+    ):
+        assert needle in out
+    assert main(str(tmp_path / "missing.jsonl")) == 2
