@@ -8,22 +8,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
+from dialog_clock import AFTER_HOURS, HOLIDAY, OFFICE_HOURS  # noqa: F401
 
 from bot.city import load_city
 from bot.conversations import service as conversations
 from bot.engine import Engine
 from bot.messages import Inbound, Outbound
 from bot.settings import SAMPLE_CITY_FILE
-
-# Tuesday 24 Nov 2026, 10:00 JST: the desk is open.
-OFFICE_HOURS = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
-# Tuesday 24 Nov 2026, 20:00 JST: closed until Wednesday 8:30.
-AFTER_HOURS = datetime(2026, 11, 24, 11, 0, tzinfo=UTC)
-# Monday 23 Nov 2026, 10:00 JST: 勤労感謝の日, closed until Tuesday 8:30.
-HOLIDAY = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)

@@ -86,7 +86,7 @@ def test_writing_on_after_crisis_carries_on_where_they_were(chat):
 
 
 def test_after_hours_crisis_says_when_staff_read_it(make_chat):
-    from conftest import AFTER_HOURS
+    from dialog_clock import AFTER_HOURS
 
     chat = make_chat(now=AFTER_HOURS)
     reply = chat.say(SUICIDE_TEXT)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import AFTER_HOURS, HOLIDAY, OFFICE_HOURS
+from dialog_clock import AFTER_HOURS, HOLIDAY, OFFICE_HOURS
 from dialog_support import cases_of, walk
 
 from bot.conversations import service as conversations
