@@ -1,7 +1,7 @@
 """Webhook benchmark: ack latency and throughput of POST /callback, and event → first reply latency.
 
 Starts the real app in its own process (uvicorn, SQLite file or PostgreSQL), a fake LINE Messaging
-API (tests/support/fake_line.py, real HTTP) in this process, and sends signed text events over
+API (tests/support/fake_line.py, real HTTP) in a third process, and sends signed text events over
 loopback at a fixed rate (open loop: the schedule does not wait for slow answers) from N concurrent
 connections. Bounded: it sends exactly rate × duration events and stops.
 
@@ -18,6 +18,7 @@ import asyncio
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,8 +32,7 @@ sys.path.insert(0, str(REPO))
 import httpx  # noqa: E402
 
 from tests.support import events as ev  # noqa: E402
-from tests.support.fake_line import FakeLine  # noqa: E402
-from tests.support.fixtures import AppProcess, process_env  # noqa: E402
+from tests.support.fixtures import AppProcess, free_port, process_env  # noqa: E402
 
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -47,14 +47,14 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[k]
 
 
-async def send_load(base_url: str, fake: FakeLine, *, rate: float, duration: float, senders: int, users: int):
+async def send_load(base_url: str, *, rate: float, duration: float, senders: int, users: int):
     user_ids = [ev.new_user_id() for _ in range(users)]
     total = int(rate * duration)
     # Bodies and signatures are prepared up front so the generator spends its CPU on sending.
     prepared = []
     for i in range(total + 20):
         user = user_ids[i % users]
-        token = fake.issue_reply_token(user_id=user)
+        token = uuid.uuid4().hex
         body = ev.webhook_body([ev.text_event(user, f"相談のメッセージ {i}", reply_token=token)])
         prepared.append(
             (token, body, {"Content-Type": "application/json", "X-Line-Signature": ev.sign(body)})
@@ -93,20 +93,47 @@ async def send_load(base_url: str, fake: FakeLine, *, rate: float, duration: flo
     return acks, statuses, sent_at, elapsed, total
 
 
-def first_reply_latencies(
-    fake: FakeLine, sent_at: dict[str, float], timeout: float
-) -> tuple[list[float], int]:
+class FakeLineProcess:
+    """The fake Messaging API in its own process, so its work does not slow the load generator."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.fake_line", str(self.port)],
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            cwd=REPO,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(self.base_url + "/__fake/requests", timeout=1)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise TimeoutError("fake LINE server did not start")
+
+    def requests(self) -> list[dict]:
+        return httpx.get(self.base_url + "/__fake/requests", timeout=30).json()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+        self._log.close()
+
+
+def first_reply_latencies(fake: FakeLineProcess, sent_at: dict[str, float], timeout: float):
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        answered = {r.body.get("replyToken") for r in fake.requests_to("reply") if r.status == 200}
-        if all(t in answered for t in sent_at):
+    while True:
+        replies = [r for r in fake.requests() if r["path"] == "/v2/bot/message/reply" and r["status"] == 200]
+        answered = {r["replyToken"]: r["at"] for r in replies}
+        if all(t in answered for t in sent_at) or time.monotonic() > deadline:
             break
-        time.sleep(0.2)
-    latencies = []
-    for r in fake.requests_to("reply"):
-        token = r.body.get("replyToken")
-        if r.status == 200 and token in sent_at:
-            latencies.append(r.at - sent_at[token])
+        time.sleep(0.5)
+    latencies = [answered[t] - sent for t, sent in sent_at.items() if t in answered]
     return latencies, len(sent_at) - len(latencies)
 
 
@@ -154,8 +181,13 @@ def main() -> int:
         schema, db_url = postgres_schema()
     else:
         db_url = f"sqlite:///{tmp / 'bench.db'}"
-    fake = FakeLine().start()
-    env = process_env(db_url, tmp / "var", fake, CONSULT_LOAD_NLP="true" if args.nlp else "false")
+    fake = FakeLineProcess(tmp / "fake.log")
+    env = process_env(db_url, tmp / "var", None, CONSULT_LOAD_NLP="true" if args.nlp else "false")
+    env.update(
+        LINE_CHANNEL_SECRET=ev.TEST_CHANNEL_SECRET,
+        LINE_CHANNEL_ACCESS_TOKEN=ev.TEST_ACCESS_TOKEN,
+        LINE_API_BASE_URL=fake.base_url,
+    )
     env["CONSULT_TEST_FAST_RETRIES"] = "0"
     if args.no_worker:
         env["CONSULT_RUN_WORKER"] = "false"
@@ -167,7 +199,6 @@ def main() -> int:
         acks, statuses, sent_at, elapsed, total = asyncio.run(
             send_load(
                 app.base_url,
-                fake,
                 rate=args.rate,
                 duration=args.duration,
                 senders=args.senders,

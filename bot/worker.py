@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.db import utcnow
 from bot.line import inbound as line_inbound
 from bot.line import outbound as line_outbound
-from bot.line.gate import WriteGate
+from bot.line.gate import AckPriority, WriteGate
 from bot.line.models import InboxEvent, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -164,6 +164,7 @@ class LineWorker:
         inbox_signal: threading.Event,
         outbox_signal: line_outbound.OutboxSignal,
         gate: WriteGate | None = None,
+        priority: AckPriority | None = None,
         pool_size: int = 4,
         outbox_lease: timedelta = timedelta(seconds=60),
         inbox_max_attempts: int = 5,
@@ -178,6 +179,7 @@ class LineWorker:
         self.api = api
         self.outbox_signal = outbox_signal
         self.gate = gate or WriteGate(session_factory.kw["bind"])
+        self.priority = priority or AckPriority()
         self.outbox_lease = outbox_lease
         self.inbox_max_attempts = inbox_max_attempts
         self.inbox_backoff = inbox_backoff
@@ -222,6 +224,14 @@ class LineWorker:
             return _heads(session, InboxEvent, InboxEvent.source_key, busy, limit)
 
     def process_inbox_row(self, row_id: int) -> None:
+        self.priority.admit()
+        started = time.monotonic()
+        try:
+            self._process_inbox_row(row_id)
+        finally:
+            self.priority.step_took(time.monotonic() - started)
+
+    def _process_inbox_row(self, row_id: int) -> None:
         # Before the transaction: the typing dots (HTTP) must not run while we hold the write lock.
         if self.show_loading:
             with self.session_factory() as session:
@@ -280,6 +290,14 @@ class LineWorker:
             return _heads(session, OutboxMessage, OutboxMessage.recipient_key, busy, limit)
 
     def send_outbox_row(self, row_id: int) -> None:
+        self.priority.admit()
+        started = time.monotonic()
+        try:
+            self._send_outbox_row(row_id)
+        finally:
+            self.priority.step_took(time.monotonic() - started)
+
+    def _send_outbox_row(self, row_id: int) -> None:
         token: str | None = None
         with self.session_factory() as session:
             if not self.gate.single_writer:

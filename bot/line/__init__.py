@@ -21,10 +21,11 @@ class LineSignals:
 def install(app: FastAPI) -> None:
     """Mount the webhook (and the simulator in simulator mode) on the app."""
     from bot.line import webhook
-    from bot.line.gate import WriteGate
+    from bot.line.gate import AckPriority, WriteGate
 
     app.state.line_signals = LineSignals()
     app.state.line_write_gate = WriteGate(app.state.engine)
+    app.state.line_ack_priority = AckPriority()
     webhook.install(app)
     if app.state.settings.simulator_mode:
         from bot.line import simulator

@@ -56,6 +56,7 @@ async def start(app: FastAPI) -> None:
         inbox_signal=signals.inbox,
         outbox_signal=signals.outbox,
         gate=app.state.line_write_gate,
+        priority=app.state.line_ack_priority,
         **options,
     )
     worker.start()

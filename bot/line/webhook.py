@@ -117,6 +117,7 @@ def accept(app: FastAPI, body: bytes, signature: str | None) -> int:
 
 def install(app: FastAPI) -> None:
     max_body = app.state.settings.max_body_bytes
+    priority = app.state.line_ack_priority
 
     async def callback(request: Request) -> Response:
         declared = request.headers.get("content-length")
@@ -128,6 +129,7 @@ def install(app: FastAPI) -> None:
             if len(body) > max_body:
                 return JSONResponse({"message": "body too large"}, status_code=413)
         signature = request.headers.get("x-line-signature")
+        priority.ack()
         try:
             await to_thread.run_sync(accept, app, bytes(body), signature)
         except WebhookRejected as exc:

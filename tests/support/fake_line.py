@@ -122,10 +122,18 @@ class _QuietServer(ThreadingHTTPServer):
 
 class FakeLine:
     def __init__(
-        self, access_token: str = TEST_ACCESS_TOKEN, reply_token_ttl: float = REPLY_TOKEN_TTL
+        self,
+        access_token: str = TEST_ACCESS_TOKEN,
+        reply_token_ttl: float = REPLY_TOKEN_TTL,
+        *,
+        accept_unknown_reply_tokens: bool = False,
+        port: int = 0,
     ) -> None:
         self.access_token = access_token
         self.reply_token_ttl = reply_token_ttl
+        # For a fake in another process (benchmarks): any token not seen before is fresh, once.
+        self.accept_unknown_reply_tokens = accept_unknown_reply_tokens
+        self.port = port
         self.state = _State()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -144,6 +152,24 @@ class FakeLine:
             def log_message(self, *args) -> None:  # quiet
                 pass
 
+            def do_GET(self) -> None:
+                # Control endpoint for a fake running in another process: what it received.
+                records = [
+                    {
+                        "path": r.path,
+                        "status": r.status,
+                        "at": r.at,
+                        "replyToken": (r.body or {}).get("replyToken"),
+                    }
+                    for r in fake.requests
+                ]
+                data = json.dumps(records).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
@@ -159,9 +185,7 @@ class FakeLine:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST
-
-        self._server = _QuietServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -293,6 +317,8 @@ class FakeLine:
             token = body.get("replyToken")
             with self.state.lock:
                 entry = self.state.reply_tokens.get(token)
+                if entry is None and self.accept_unknown_reply_tokens and token not in self.state.used_tokens:
+                    entry = (None, time.time())
                 fresh = entry is not None and time.time() - entry[1] <= self.reply_token_ttl
                 if not fresh or token in self.state.used_tokens:
                     return 400, {}, {"message": "Invalid reply token"}
@@ -324,3 +350,14 @@ class FakeLine:
                 self.state.retry_keys[retry_key] = request_id
             self.state.accepted.append(Accepted(to, "push", body["messages"], request_id, retry_key))
         return 200, {}, timeout or {"sentMessages": [{"id": str(i)} for i in range(len(body["messages"]))]}
+
+
+if __name__ == "__main__":
+    # python -m tests.support.fake_line PORT — a fake in its own process (benchmarks).
+    import sys
+
+    server = FakeLine(accept_unknown_reply_tokens=True, port=int(sys.argv[1])).start()
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()
