@@ -26,7 +26,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import utcnow
@@ -36,6 +36,9 @@ from bot.line.gate import AckPriority, WriteGate
 from bot.line.models import InboxEvent, OutboxMessage
 
 log = logging.getLogger(__name__)
+
+# How long finished inbox/outbox rows are kept (diagnosis of delivery problems), then deleted.
+TRANSPORT_RETENTION = timedelta(days=7)
 
 
 class KeyedDispatcher:
@@ -354,6 +357,7 @@ class LineWorker:
                 log.exception("dialogue tick failed")
 
     def tick_once(self) -> None:
+        self.purge_transport_records()
         from bot.conversations.models import Resident
 
         with self.gate(), self.session_factory() as session:
@@ -370,6 +374,23 @@ class LineWorker:
                     signal=self.outbox_signal,
                 )
             session.commit()
+
+    def purge_transport_records(self) -> int:
+        """Inbox and outbox rows are transport records, not the consultation record (that is the
+        conversation log): finished ones are deleted after TRANSPORT_RETENTION. Retry keys are only
+        valid for 24 h at LINE, so nothing older is ever needed for de-duplication."""
+        cutoff = utcnow() - TRANSPORT_RETENTION
+        with self.gate(), self.session_factory() as session:
+            n = session.execute(
+                delete(InboxEvent).where(InboxEvent.status != "pending", InboxEvent.received_at < cutoff)
+            ).rowcount
+            n += session.execute(
+                delete(OutboxMessage).where(
+                    OutboxMessage.status != "pending", OutboxMessage.created_at < cutoff
+                )
+            ).rowcount
+            session.commit()
+        return n or 0
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """For tests and benchmarks: until nothing is pending in either table (or timeout)."""
