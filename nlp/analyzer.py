@@ -21,6 +21,7 @@ from nlp.taxonomy import CATEGORIES, RISK_FLAGS, SUBCATEGORIES, parent_of
 
 MODEL_DIR = Path(__file__).parent / "model"
 NO_CONCERN = "no_concern"
+SUB_PREFIX = "sub_"  # model label of a subcategory: "sub_family" vs the category "family"
 # The classifier reads at most this many characters (in sentence-aligned chunks); risk reads all.
 CLASSIFY_CHARS = 4000
 CHUNK_CHARS = 1000
@@ -97,9 +98,11 @@ class Thresholds:
     keyword_boost: float = 0.35
     per_label: dict[str, float] = field(default_factory=dict)
 
-    def of(self, label: str) -> float:
-        default = self.category if label in CATEGORIES else self.subcategory
-        return self.per_label.get(label, default)
+    def of_cat(self, category: str) -> float:
+        return self.per_label.get(category, self.category)
+
+    def of_sub(self, subcategory: str) -> float:
+        return self.per_label.get(SUB_PREFIX + subcategory, self.subcategory)
 
 
 class Analyzer:
@@ -172,7 +175,10 @@ class Analyzer:
             return [], [], None
         strong = keywords.strong_hits(to_hiragana(norm) if _mostly_katakana(norm) else norm)
         strong = {**keywords.strong_hits(norm), **strong}
-        combined = dict(scores)
+        # Categories and subcategories live in separate score tables: "family" is both a
+        # category id and a subcategory id; the model names subcategories "sub_<id>".
+        cat = {c: scores.get(c, 0.0) for c in CATEGORIES}
+        sub = {s: scores.get(SUB_PREFIX + s, 0.0) for s in SUBCATEGORIES}
         primary_scores = {c: scores.get(f"primary_{c}", 0.0) for c in CATEGORIES}
         if self._classifier is not None:
             # The model's own "no concern" reading wins over keywords: 引きこもりの家族会はどこ？
@@ -181,13 +187,12 @@ class Analyzer:
             if no_concern >= th.no_concern and no_concern > max(primary_scores.values()):
                 return [], [], None
             # Keywords that name a subcategory outright lift it (and its parent) over the line.
-            for sub in strong:
-                if sub in keywords.TRUSTED:
-                    combined[sub] = max(combined.get(sub, 0.0), th.of(sub) + 0.01)
-                    parent = parent_of(sub)
-                    combined[parent] = max(combined.get(parent, 0.0), th.of(parent) + 0.01)
-        subs = [s for s in SUBCATEGORIES if combined.get(s, 0.0) >= th.of(s)]
-        cats = [c for c in CATEGORIES if combined.get(c, 0.0) >= th.of(c)]
+            for s in strong:
+                if s in keywords.TRUSTED:
+                    sub[s] = max(sub[s], th.subcategory + 0.01)
+                    cat[parent_of(s)] = max(cat[parent_of(s)], th.category + 0.01)
+        subs = [s for s in SUBCATEGORIES if sub[s] >= th.of_sub(s)]
+        cats = [c for c in CATEGORIES if cat[c] >= th.of_cat(c)]
         cats += [parent_of(s) for s in subs if parent_of(s) not in cats]
         if not cats and self._classifier is not None:
             best = max(CATEGORIES, key=lambda c: primary_scores[c])
@@ -196,23 +201,27 @@ class Analyzer:
             elif strong:
                 # The model hesitates but the message names a need (ノルマがきつい, 市営住宅):
                 # a consultation with a keyword is not "no concern".
-                sub = max(strong, key=lambda s: (strong[s], combined.get(s, 0.0)))
-                subs.append(sub)
-                cats = [parent_of(sub)]
+                named = max(strong, key=lambda s: (strong[s], sub[s]))
+                subs.append(named)
+                cats = [parent_of(named)]
         cats = [c for c in CATEGORIES if c in cats]
-        # Every ticked category needs a subcategory: take its best-scoring one.
         # Every ticked category needs a subcategory: a keyword-backed one first, else the
         # best-scoring one.
         for c in cats:
             if not any(parent_of(s) == c for s in subs):
                 children = [s for s in SUBCATEGORIES if parent_of(s) == c]
-                subs.append(max(children, key=lambda s: (strong.get(s, 0), combined.get(s, 0.0))))
+                subs.append(max(children, key=lambda s: (strong.get(s, 0), sub[s])))
         subs = [s for s in SUBCATEGORIES if s in subs]
-        primary = self._primary(norm, cats, combined, primary_scores) if cats else None
+        primary = self._primary(norm, cats, cat, sub, primary_scores) if cats else None
         return cats, subs, primary
 
     def _primary(
-        self, norm: str, cats: list[str], combined: dict[str, float], primary_scores: dict[str, float]
+        self,
+        norm: str,
+        cats: list[str],
+        cat: dict[str, float],
+        sub: dict[str, float],
+        primary_scores: dict[str, float],
     ) -> str:
         if len(cats) == 1:
             return cats[0]
@@ -220,11 +229,11 @@ class Analyzer:
         if cued:
             return cued
         if self._classifier is not None:
-            return max(cats, key=lambda c: (primary_scores[c], combined.get(c, 0.0)))
+            return max(cats, key=lambda c: (primary_scores[c], cat[c]))
 
         def strength(c: str) -> float:
-            best_sub = max((combined.get(s, 0.0) for s in SUBCATEGORIES if parent_of(s) == c), default=0.0)
-            return combined.get(c, 0.0) + 0.5 * best_sub
+            best_sub = max((sub[s] for s in SUBCATEGORIES if parent_of(s) == c), default=0.0)
+            return cat[c] + 0.5 * best_sub
 
         return max(cats, key=strength)
 
@@ -293,12 +302,12 @@ def _keyword_scores(norm: str) -> dict[str, float]:
     strong = keywords.strong_hits(norm)
     weak = keywords.weak_hits(norm)
     for sub, n in strong.items():
-        scores[sub] = min(0.99, 0.6 + 0.1 * n)
+        scores[SUB_PREFIX + sub] = min(0.99, 0.6 + 0.1 * n)
     for sub, n in weak.items():
-        if sub not in scores and strong:
-            scores[sub] = min(0.45, 0.2 + 0.05 * n)
-    for sub, value in list(scores.items()):
-        parent = parent_of(sub)
+        if SUB_PREFIX + sub not in scores and strong:
+            scores[SUB_PREFIX + sub] = min(0.45, 0.2 + 0.05 * n)
+    for label, value in list(scores.items()):
+        parent = parent_of(label.removeprefix(SUB_PREFIX))
         scores[parent] = max(scores.get(parent, 0.0), value)
     return scores
 

@@ -34,7 +34,9 @@ MODEL_DIR = ROOT / "model"
 # the no-concern gate from what the writer stresses rather than from a hand-written rule.
 PRIMARY_LABELS = [f"primary_{c}" for c in CATEGORIES]
 NO_CONCERN = "no_concern"
-LABELS = [*CATEGORIES, *SUBCATEGORIES, *RISK_FLAGS, *PRIMARY_LABELS, NO_CONCERN]
+# "family" is both a category and a subcategory id, so subcategories get a prefix in the model.
+SUB_LABELS = [f"sub_{s}" for s in SUBCATEGORIES]
+LABELS = [*CATEGORIES, *SUB_LABELS, *RISK_FLAGS, *PRIMARY_LABELS, NO_CONCERN]
 DEV_PERCENT = 20
 KANA_AUGMENT_PERCENT = 15
 TRAIN_CHARS = 4000
@@ -98,7 +100,8 @@ def build_docbin(nlp: Any, examples: list[dict[str, Any]], augment: bool) -> Any
 
     docbin = DocBin(store_user_data=False)
     for ex in examples:
-        gold = set(ex.get("categories", [])) | set(ex.get("subcategories", [])) | set(ex.get("risk", []))
+        gold = set(ex.get("categories", [])) | {f"sub_{s}" for s in ex.get("subcategories", [])}
+        gold |= set(ex.get("risk", []))
         gold.add(f"primary_{ex['primary']}" if ex.get("primary") else NO_CONCERN)
         cats = {label: float(label in gold) for label in LABELS}
         text = classifier_view(normalize(ex["text"])[:TRAIN_CHARS])

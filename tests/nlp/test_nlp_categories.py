@@ -106,6 +106,8 @@ CASES = [
 def test_categories(
     analyzer: nlp.Analyzer, text: str, categories: list[str], subcategories: list[str], primary: str | None
 ) -> None:
+    if not analyzer.has_model:
+        pytest.skip("category tables are for the shipped model (rules alone are a fallback)")
     a = analyzer.analyze(text)
     assert set(categories) <= set(a.categories), a.to_dict()
     assert set(subcategories) <= set(a.subcategories), a.to_dict()
