@@ -33,7 +33,31 @@ def serve(
         settings = settings.model_copy(update={"public_base_url": f"http://{shown}:{port}"})
     # The embedded default must work on a fresh machine: bring the schema up to date first.
     upgrade(settings.effective_database_url)
+    _print_first_admin(settings)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+def _print_first_admin(settings) -> None:
+    """On a fresh install there is no way into the staff UI yet: create `admin` once and say so."""
+    from bot import crypto
+    from bot.db import make_engine, make_session_factory
+    from handoff.accounts import ensure_first_admin
+
+    crypto.configure(settings.effective_secret_key, settings.old_secrets)
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            created = ensure_first_admin(session)
+            session.commit()
+    finally:
+        engine.dispose()
+    if created:
+        name, password = created
+        typer.echo(
+            f"first admin account created — user: {name}  password: {password}\n"
+            "  (shown once; sign in at /staff/ and change it under アカウント,"
+            " or add accounts with `consult-bot staff add`)"
+        )
 
 
 @app.command()

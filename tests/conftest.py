@@ -71,12 +71,10 @@ def db_url(request) -> str:
 
 
 def create_schema(engine: Engine) -> None:
-    # TEMPORARY while models settle in this first session: create_all. Switched to Alembic
-    # (bot.migrate.upgrade_engine) once the initial revision is cut.
-    from bot.db import Base, import_all_models
+    """The schema comes from the Alembic migrations, exactly as in production."""
+    from bot.migrate import upgrade_engine
 
-    import_all_models()
-    Base.metadata.create_all(engine)
+    upgrade_engine(engine)
 
 
 @pytest.fixture
