@@ -59,10 +59,15 @@ def _mostly_katakana(text: str) -> bool:
     return japanese > 0 and len(_KATAKANA.findall(text)) / japanese > 0.6
 
 
+_SPACE_BETWEEN_JAPANESE = re.compile("(?<=[ぁ-ゖァ-ヺー一-龥、。]) (?=[ぁ-ゖァ-ヺー一-龥、。])")
+
+
 def classifier_view(norm: str) -> str:
-    """What the classifier reads: text written all in katakana (ｼｬｯｷﾝ ｶｴｾﾅｲ) as hiragana, which
-    the kana-only training copies cover; everything else unchanged."""
-    return to_hiragana(norm) if _mostly_katakana(norm) else norm
+    """What the classifier reads: no spaces between Japanese words (やさしい日本語 writers put
+    one after every word: わたし の おとうと は), and text written all in katakana (ｼｬｯｷﾝ
+    ｶｴｾﾅｲ) as hiragana, which the kana-only training copies cover."""
+    view = _SPACE_BETWEEN_JAPANESE.sub("", norm)
+    return to_hiragana(view) if _mostly_katakana(view) else view
 
 
 def has_no_content(norm: str) -> bool:
@@ -252,7 +257,7 @@ class Analyzer:
                 named = [c for c in cats if any(parent_of(sub) == c for sub in hits)]
                 if named:
                     return max(named, key=lambda c: sum(n for sub, n in hits.items() if parent_of(sub) == c))
-            local = self.scores(after)
+            local = self.scores(classifier_view(after))
             best = max(cats, key=lambda c: local.get(c, 0.0))
             if local.get(best, 0.0) >= 0.5:
                 return best
