@@ -1,0 +1,63 @@
+"""Transport-level service verbs other parts may call (keyword-only; they flush, the caller commits)."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from bot import crypto
+from bot.conversations.models import Resident
+from bot.line.models import InboxEvent, OutboxMessage
+
+
+def delete_resident_traffic(session: Session, *, resident_id: int) -> dict[str, int]:
+    """削除 on request: forget every inbox/outbox row of this resident, and the resident itself.
+
+    Runs inside the unit of work that processes the resident's own 削除 event, so that inbox row
+    is still `pending` (and locked): it is left alone here and is reduced to a content-free stub
+    when the worker marks it done in the same commit. Later events of the same person that are
+    still pending are kept too — they were written after the request and will start afresh.
+
+    Returns how many rows went, per table (for logs and tests).
+    """
+    resident = session.get(Resident, resident_id)
+    counts = {"inbox": 0, "outbox": 0, "resident": 0}
+    keys: list[str] = []
+    sources: list[str] = []
+    if resident is not None:
+        line_id = resident.line_user_id
+        keys.append(crypto.lookup_hash(line_id))
+        sources.append(crypto.lookup_hash(f"user:{line_id}"))
+    # Pending pushes included: nothing queued earlier (e.g. a reminder) goes out after the delete.
+    outbox_match = OutboxMessage.resident_id == resident_id
+    if keys:
+        outbox_match = or_(outbox_match, OutboxMessage.recipient_key.in_(keys))
+    counts["outbox"] = session.execute(delete(OutboxMessage).where(outbox_match)).rowcount or 0
+    if sources:
+        counts["inbox"] = (
+            session.execute(
+                delete(InboxEvent).where(InboxEvent.source_key.in_(sources), InboxEvent.status != "pending")
+            ).rowcount
+            or 0
+        )
+    if resident is not None:
+        # Conversations (FK) are already gone (conversations.delete_conversations); cases and
+        # consent records were detached by handoff.withdraw_for_resident. The next message from
+        # this LINE user creates a new, unrelated resident.
+        session.delete(resident)
+        counts["resident"] = 1
+    session.flush()
+    return counts
+
+
+def resident_ids_with_pending_outbox(session: Session, *, resident_ids: list[int]) -> set[int]:
+    """Which of these residents still have messages waiting to be delivered (content-free)."""
+    if not resident_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(OutboxMessage.resident_id)
+            .where(OutboxMessage.resident_id.in_(resident_ids), OutboxMessage.status == "pending")
+            .distinct()
+        )
+    )
