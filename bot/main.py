@@ -67,4 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Staff replies reach the resident through the same outbox and sender as the bot's.
     app.state.notifier = LineNotifier(app.state.line_signals.outbox)
     install_handoff(app)
+    from bot.metrics import install as install_metrics
+
+    install_metrics(app)
     return app
