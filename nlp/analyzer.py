@@ -1,8 +1,9 @@
 """The analyzer: one object, loaded once, that reads a message and returns an `Analysis`.
 
-Hot path (`analyze`): normalise → Sudachi tokens → trained textcat (bag of n-grams) → keyword
-cues → decision rules for categories/primary → risk lexicon over the *whole* text → facts.
-The full GiNZA pipeline (parser, NER) is never on the hot path; only `mask` uses GiNZA's NER.
+Hot path (`analyze`): normalise → Sudachi tokens → trained textcat (nlp/configs/textcat.cfg)
+→ keyword cues → decision rules for categories/subcategories/主訴 → risk lexicon over the
+*whole* text (nlp/risk.py) → facts (nlp/facts.py) → a short summary. The full GiNZA pipeline
+(parser, NER) is never on the hot path; only `mask` uses GiNZA's NER.
 """
 
 from __future__ import annotations
@@ -94,13 +95,17 @@ class Analysis:
 
 @dataclass
 class Thresholds:
-    """Decision thresholds, stored with the model (tuned at train time on the train split)."""
+    """Decision thresholds, stored with the model in thresholds.json.
+
+    `python -m nlp.train` picks the three global values on the dev split (a small grid); the
+    risk threshold is fixed high because the model only ever *adds* a flag to the rules'.
+    `per_label` can override one label ("income", "sub_rent") without retraining.
+    """
 
     category: float = 0.5
     subcategory: float = 0.5
     no_concern: float = 0.5
     risk_model: float = 0.9
-    keyword_boost: float = 0.35
     per_label: dict[str, float] = field(default_factory=dict)
 
     def of_cat(self, category: str) -> float:
