@@ -49,35 +49,72 @@ class WriteGate:
 
 
 class AckPriority:
-    """Under webhook load, background steps leave the interpreter to the ack path half the time.
+    """When the ack path is under pressure, background steps leave it the interpreter half the time.
 
     One Python process has one interpreter lock. When dialogue steps (CPU-bound: NLP, ORM) run
     back to back, the event loop answering LINE gets only a slice of it and acks queue up. LINE
     waits for the ack (2 s, then counts a failure); the resident can wait a moment longer for the
-    reply. So while webhooks are arriving, each step is followed by a pause as long as the step —
-    the backlog is worked off at full speed as soon as the webhooks quieten.
+    reply. Pressure is seen directly: the event loop runs late (`loop_lag`, measured by a small
+    watcher task) or several webhook requests are in flight at once. Under pressure each step is
+    followed by a pause three times as long as the step (the worker keeps ≥ a quarter of the time;
+    measured with benchmarks/webhook.py --ack-priority-share); at ordinary rates nothing pauses.
     """
 
-    def __init__(self, *, window: float = 0.5, share: float = 1.0, max_pause: float = 0.2) -> None:
-        self.window = window
+    def __init__(
+        self,
+        *,
+        lag_threshold: float = 0.003,
+        busy_at: int = 2,
+        hold: float = 0.5,
+        share: float = 3.0,
+        max_pause: float = 0.2,
+    ) -> None:
+        self.lag_threshold = lag_threshold
+        self.busy_at = busy_at
+        self.hold = hold
         self.share = share
         self.max_pause = max_pause
-        self._last_ack = 0.0
+        self._in_flight = 0
+        self._pressure_until = 0.0
         self._next_step = 0.0
         self._lock = threading.Lock()
 
-    def ack(self) -> None:
-        self._last_ack = time.monotonic()
+    @contextmanager
+    def acking(self) -> Iterator[None]:
+        with self._lock:
+            self._in_flight += 1
+            if self._in_flight >= self.busy_at:
+                self._pressure_until = time.monotonic() + self.hold
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def loop_lag(self, seconds: float) -> None:
+        if seconds > self.lag_threshold:
+            self._pressure_until = time.monotonic() + self.hold
 
     def admit(self) -> None:
         """Before a step: wait for this step's turn (serialised, so pauses add up across threads)."""
         with self._lock:
             pause = min(self._next_step - time.monotonic(), self.max_pause)
-            if pause > 0:
-                time.sleep(pause)
+        if pause > 0:
+            time.sleep(pause)
 
     def step_took(self, seconds: float) -> None:
         now = time.monotonic()
-        if now - self._last_ack < self.window:
-            with self._lock:
+        with self._lock:
+            if now < self._pressure_until:
                 self._next_step = now + seconds * self.share
+
+
+async def watch_event_loop(priority: AckPriority, interval: float = 0.01) -> None:
+    """Measure how late the event loop runs (it is late when webhooks wait for the interpreter)."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    while True:
+        before = loop.time()
+        await asyncio.sleep(interval)
+        priority.loop_lag(loop.time() - before - interval)

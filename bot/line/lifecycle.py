@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 
 from fastapi import FastAPI
+
+from bot.line.gate import watch_event_loop
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +64,13 @@ async def start(app: FastAPI) -> None:
     )
     worker.start()
     app.state.line_worker = worker
+    app.state.line_loop_watch = asyncio.create_task(watch_event_loop(app.state.line_ack_priority))
 
 
 async def stop(app: FastAPI) -> None:
+    watch = getattr(app.state, "line_loop_watch", None)
+    if watch is not None:
+        watch.cancel()
     worker = getattr(app.state, "line_worker", None)
     if worker is not None:
         worker.stop()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, or_, select
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, exists, or_, select
 from sqlalchemy.orm import Session
 
 from bot import crypto
-from bot.conversations.models import Resident
+from bot.city import CityConfig
+from bot.conversations.models import Conversation, Resident
 from bot.line.models import InboxEvent, OutboxMessage
 
 
@@ -61,3 +64,35 @@ def resident_ids_with_pending_outbox(session: Session, *, resident_ids: list[int
             .distinct()
         )
     )
+
+
+def run_retention(session: Session, *, now: datetime, city: CityConfig) -> dict[str, int]:
+    """The periodic privacy purge (the worker runs it hourly, in its own unit of work).
+
+    - unconsented conversations silent longer than `retention_days_unconsented` (dialogue);
+    - content of cases closed longer ago than `retention_days_closed` (staff side);
+    - residents left with nothing: no conversation, no case, no pending message, and not seen for
+      the unconsented period — their encrypted LINE id is the last trace, so it goes too.
+    """
+    from bot.dialogs.retention import purge_unconsented
+    from handoff import service as handoff
+    from handoff.models import Case
+
+    counts = {
+        "conversations": purge_unconsented(session, now=now, city=city),
+        "cases": handoff.purge_expired(session, now=now, retention_days_closed=city.retention_days_closed),
+    }
+    cutoff = now - timedelta(days=city.retention_days_unconsented)
+    idle = (
+        select(Resident.id)
+        .where(Resident.last_seen_at < cutoff)
+        .where(~exists().where(Conversation.resident_id == Resident.id))
+        .where(~exists().where(Case.resident_id == Resident.id))
+        .where(~exists().where(OutboxMessage.resident_id == Resident.id, OutboxMessage.status == "pending"))
+    )
+    ids = list(session.scalars(idle))
+    if ids:
+        session.execute(delete(Resident).where(Resident.id.in_(ids)))
+    counts["residents"] = len(ids)
+    session.flush()
+    return counts

@@ -129,9 +129,9 @@ def install(app: FastAPI) -> None:
             if len(body) > max_body:
                 return JSONResponse({"message": "body too large"}, status_code=413)
         signature = request.headers.get("x-line-signature")
-        priority.ack()
         try:
-            await to_thread.run_sync(accept, app, bytes(body), signature)
+            with priority.acking():
+                await to_thread.run_sync(accept, app, bytes(body), signature)
         except WebhookRejected as exc:
             log.warning("webhook rejected: %s", exc.reason)
             return JSONResponse({"message": exc.reason}, status_code=exc.status)

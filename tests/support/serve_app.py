@@ -24,6 +24,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     app = make_app(Settings(), fast_retries=os.environ.get("CONSULT_TEST_FAST_RETRIES") == "1")
+    if "CONSULT_TEST_ACK_PRIORITY_SHARE" in os.environ:  # benchmarks: compare with/without
+        app.state.line_ack_priority.share = float(os.environ["CONSULT_TEST_ACK_PRIORITY_SHARE"])
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 
 
