@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 # How long finished inbox/outbox rows are kept (diagnosis of delivery problems), then deleted.
 TRANSPORT_RETENTION = timedelta(days=7)
+# How often the privacy retention purge runs (unconsented conversations, closed cases' content).
+RETENTION_INTERVAL = timedelta(hours=1)
 
 
 class KeyedDispatcher:
@@ -205,6 +207,7 @@ class LineWorker:
             pool_size=pool_size,
             poll_seconds=0.5,
         )
+        self._next_retention = utcnow()  # the first tick after a start runs it
         self._stopping = threading.Event()
         self._ticker = threading.Thread(target=self._tick_loop, name="dialogue-tick", daemon=True)
 
@@ -358,6 +361,7 @@ class LineWorker:
 
     def tick_once(self) -> None:
         self.purge_transport_records()
+        self.run_retention_if_due()
         from bot.conversations.models import Resident
 
         with self.gate(), self.session_factory() as session:
@@ -391,6 +395,22 @@ class LineWorker:
             ).rowcount
             session.commit()
         return n or 0
+
+    def run_retention_if_due(self) -> dict[str, int] | None:
+        """Hourly (per process; running it twice is harmless): the city's retention periods."""
+        now = utcnow()
+        city = getattr(self.engine, "city", None)
+        if city is None or now < self._next_retention:
+            return None
+        self._next_retention = now + RETENTION_INTERVAL
+        from bot.line.service import run_retention
+
+        with self.gate(), self.session_factory() as session:
+            counts = run_retention(session, now=now, city=city)
+            session.commit()
+        if any(counts.values()):
+            log.info("retention purge: %s", counts)
+        return counts
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """For tests and benchmarks: until nothing is pending in either table (or timeout)."""

@@ -10,7 +10,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.conversations import service as conversations
@@ -629,7 +629,15 @@ def purge_expired(session: Session, *, now: datetime, retention_days_closed: int
     ids = list(
         session.scalars(
             select(Case.id).where(
-                Case.status.in_((REFERRED, CLOSED)), Case.closed_at.is_not(None), Case.closed_at < cutoff
+                Case.status.in_((REFERRED, CLOSED)),
+                Case.closed_at.is_not(None),
+                Case.closed_at < cutoff,
+                # Only cases that still hold content: the hourly job must not re-audit old ones.
+                or_(
+                    Case.contact_phone.is_not(None),
+                    exists().where(ReferralSheet.case_id == Case.id, ReferralSheet.content.is_not(None)),
+                    exists().where(Note.case_id == Case.id, Note.text.is_not(None)),
+                ),
             )
         )
     )
