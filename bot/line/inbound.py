@@ -68,7 +68,7 @@ class EventContext:
 def before_step(event: dict[str, Any], loading: LoadingIndicator) -> None:
     """Outside the transaction: show the typing dots in a 1:1 chat before a text goes to the NLP."""
     source_type, chat_id = source_id(event)
-    message = event.get("message") or {}
+    message = _dict(event.get("message"))
     if (
         source_type == "user"
         and chat_id
@@ -79,21 +79,33 @@ def before_step(event: dict[str, Any], loading: LoadingIndicator) -> None:
         loading.start_loading(chat_id)
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    """A JSON object from the event, or {} — a signed body can still hold any JSON shape."""
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def source_id(event: dict[str, Any]) -> tuple[str, str | None]:
     """(source type, the id that identifies the chat: userId, groupId or roomId)."""
-    source = event.get("source") or {}
-    kind = source.get("type") or "unknown"
+    source = _dict(event.get("source"))
+    kind = _str(source.get("type")) or "unknown"
     if kind == "group":
-        return kind, source.get("groupId")
+        return kind, _str(source.get("groupId"))
     if kind == "room":
-        return kind, source.get("roomId")
-    return kind, source.get("userId")
+        return kind, _str(source.get("roomId"))
+    return kind, _str(source.get("userId"))
 
 
 def event_time(event: dict[str, Any]) -> datetime:
     ts = event.get("timestamp")
-    if isinstance(ts, int | float) and ts > 0:
-        return datetime.fromtimestamp(ts / 1000, UTC)
+    if isinstance(ts, int | float) and not isinstance(ts, bool) and ts > 0:
+        try:
+            return datetime.fromtimestamp(ts / 1000, UTC)
+        except (OverflowError, OSError, ValueError):
+            pass  # not a real LINE timestamp (signed, but garbage): use the time it arrived
     return utcnow()
 
 
@@ -155,7 +167,7 @@ def handle_event(session: Session, event: dict[str, Any], ctx: EventContext) -> 
         to=chat_id,
         outbounds=replies,
         resident_id=resident.id,
-        reply_token=event.get("replyToken"),
+        reply_token=_str(event.get("replyToken")),
         event_time=at,
         signal=ctx.signal,
     )
@@ -164,21 +176,21 @@ def handle_event(session: Session, event: dict[str, Any], ctx: EventContext) -> 
 def _classify(event: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
     etype = event.get("type")
     if etype == "follow":
-        return "follow", {"unblocked": bool((event.get("follow") or {}).get("isUnblocked"))}
+        return "follow", {"unblocked": _dict(event.get("follow")).get("isUnblocked") is True}
     if etype == "unfollow":
         return "unfollow", {}
     if etype == "postback":
-        return "postback", {"data": (event.get("postback") or {}).get("data")}
+        return "postback", {"data": _str(_dict(event.get("postback")).get("data"))}
     if etype == "message":
-        message = event.get("message") or {}
+        message = _dict(event.get("message"))
         mtype = message.get("type")
         if mtype == "text":
-            return "text", {"text": message.get("text") or ""}
+            return "text", {"text": _str(message.get("text")) or ""}
         if mtype == "location":
             # The address is personal and not needed for the dialogue: only the fact is passed on.
             return "location", {}
         # Stickers, images, video, audio, files — and any new media kind: never downloaded.
-        return "media", {"media_type": mtype if mtype in MEDIA_TYPES else "other"}
+        return "media", {"media_type": mtype if isinstance(mtype, str) and mtype in MEDIA_TYPES else "other"}
     return None, {}
 
 
@@ -200,7 +212,7 @@ def _handle_group(
         session,
         to=chat_id,
         outbounds=[Outbound(text=GROUP_NOTICE)],
-        reply_token=event.get("replyToken"),
+        reply_token=_str(event.get("replyToken")),
         event_time=event_time(event),
         signal=ctx.signal,
     )

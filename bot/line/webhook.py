@@ -73,16 +73,26 @@ def inbox_rows(body: bytes) -> list[dict[str, Any]]:
             {
                 "webhook_event_id": event_id[:64],
                 "source_key": crypto.lookup_hash(f"{source_type}:{chat_id}"),
-                "event_type": str(ev.get("type") or "unknown")[:32],
+                "event_type": ev["type"][:32]
+                if isinstance(ev.get("type"), str) and ev["type"]
+                else "unknown",
                 # Group and room chats: keep nothing anyone wrote; we only answer once and leave.
                 "payload": redact_for_storage(ev) if source_type in ("group", "room") else ev,
-                "event_timestamp_ms": int(ts) if isinstance(ts, int | float) else 0,
+                "event_timestamp_ms": _timestamp_ms(ts),
                 "received_at": now,
                 "status": "pending",
                 "attempts": 0,
             }
         )
     return rows
+
+
+def _timestamp_ms(ts: Any) -> int:
+    """LINE's millisecond timestamp, or 0 for anything else (a signed body can still hold garbage,
+    and e.g. 1e400 or 2**70 must not turn the whole webhook into a 500 that LINE redelivers forever)."""
+    if isinstance(ts, int | float) and not isinstance(ts, bool) and 0 <= ts < 2**62:
+        return int(ts)
+    return 0
 
 
 _INSERT = {
