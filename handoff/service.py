@@ -310,7 +310,14 @@ def withdraw_for_resident(session: Session, *, resident_id: int) -> None:
 # --- reading -----------------------------------------------------------------------------------
 
 
+# Ids come from URLs: anything outside a 32-bit key cannot exist, and must not reach the driver
+# (SQLite and psycopg raise on out-of-range integers, which would be a 500).
+MAX_ID = 2**31 - 1
+
+
 def get_case(session: Session, *, case_id: int) -> Case:
+    if not 1 <= case_id <= MAX_ID:
+        raise CaseNotFound(case_id)
     case = session.get(Case, case_id)
     if case is None:
         raise CaseNotFound(case_id)
@@ -393,6 +400,8 @@ def claim(session: Session, *, case_id: int, staff: StaffUser, via: str = "ui") 
 
     Claiming a case you already own is a no-op (a double click is harmless).
     """
+    if not 1 <= case_id <= MAX_ID:
+        raise CaseNotFound(case_id)
     now = utcnow()
     result = session.execute(
         update(Case)
