@@ -1,8 +1,12 @@
-"""Keyword cues for subcategories.
+"""Keyword cues for subcategories (patterns over normalised text).
 
-The trained classifier does the main work; these cues are (a) the fallback when no model is
-shipped, and (b) a few high-precision terms that name a subcategory outright (ひきこもり, 不登校,
-滞納, 家賃, 借金 …) and are added to the model's output. Patterns run over normalised text.
+The trained classifier does the main work. The cues serve four purposes:
+- features of the classifier (nlp/components.py), so it learns how far to trust each one;
+- TRUSTED terms that name a subcategory outright (ひきこもり, 不登校, 家賃, 借金 …) tick it even
+  when the model hesitates;
+- when the model ticks a category, its keyword-backed subcategory is preferred, and a message
+  with a keyword is never "no concern" unless the model says so confidently;
+- the rule-only fallback when no model is shipped.
 """
 
 from __future__ import annotations
