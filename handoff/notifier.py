@@ -22,5 +22,9 @@ class ResidentNotifier(Protocol):
         ...
 
 
+# Optional: a notifier may also offer `pending_count(session, *, resident_id) -> int` (messages not
+# yet accepted by LINE); the case page shows it, content-free, when it is there.
+
+
 class NotifierUnavailable(RuntimeError):
     """No transport was wired (app.state.notifier missing): staff cannot message residents."""

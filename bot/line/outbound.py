@@ -200,6 +200,19 @@ class LineNotifier:
     def __init__(self, signal: OutboxSignal | None = None) -> None:
         self.signal = signal
 
+    def pending_count(self, session: Session, *, resident_id: int) -> int:
+        """How many of this resident's messages LINE has not accepted yet (outage, back-off)."""
+        from sqlalchemy import func, select
+
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.resident_id == resident_id, OutboxMessage.status == "pending")
+            )
+            or 0
+        )
+
     def send(self, session: Session, *, resident_id: int, messages: list[Outbound]) -> None:
         resident = session.get(Resident, resident_id)
         if resident is None:

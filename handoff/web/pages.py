@@ -474,6 +474,12 @@ def _page_errors(fn):
 def case_page(request: Request, case_id: int, session: SessionDep, ws: WebSessionDep):
     case = _page_errors(lambda: service.view_case(session, case_id=case_id, staff=ws.user, via="ui"))
     ctx = case_context(session, case, ws.user)
+    # Content-free: how many messages to this resident still wait for LINE (an outage, back-off).
+    pending = getattr(request.app.state, "notifier", None)
+    pending = getattr(pending, "pending_count", None)
+    ctx["pending_outbound"] = (
+        pending(session, resident_id=case.resident_id) if pending and case.resident_id else 0
+    )
     session.commit()
     return render(request, "case.html", ctx)
 

@@ -1,0 +1,246 @@
+"""Scale-out load benchmark: N app processes on one PostgreSQL, sustained events/s and latencies.
+
+For each process count (default 1, 2 and 4) it starts N real app processes (uvicorn, each with its
+inbox/outbox workers) on a fresh PostgreSQL schema, a fake LINE Messaging API in its own process,
+and sends signed text events at a fixed offered rate (open loop), spread round-robin over the
+processes, then waits until every event is processed and answered. Loopback only, bounded
+(rate × duration events per run).
+
+Measures: ack latency (POST /callback answered = stored), first-reply latency (event sent → the
+fake LINE API receives its reply), and sustained processing throughput (events / time from the
+first send until the inbox and outbox are empty).
+
+    .venv/bin/python benchmarks/load.py                          # 1, 2, 4 processes, 150/s for 10 s
+    .venv/bin/python benchmarks/load.py --procs 1 2 --rate 300 --duration 10 --no-worker
+
+Writes benchmarks/results/load.md (a table row per run plus an ASCII curve) and prints the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import httpx  # noqa: E402
+from webhook import (  # noqa: E402
+    FakeLineProcess,
+    cpu_seconds,
+    drop_postgres_schema,
+    percentile,
+    postgres_schema,
+)
+
+from tests.support import events as ev  # noqa: E402
+from tests.support.fixtures import AppProcess, ensure_schema, process_env  # noqa: E402
+
+RESULTS = REPO / "benchmarks" / "results" / "load.md"
+
+
+async def offer_load(urls: list[str], *, rate: float, duration: float, senders: int, users: int):
+    user_ids = [ev.new_user_id() for _ in range(users)]
+    total = int(rate * duration)
+    prepared = []
+    for i in range(total + 20 * len(urls)):
+        user = user_ids[i % users]
+        token = uuid.uuid4().hex
+        body = ev.webhook_body([ev.text_event(user, f"相談のメッセージ {i}", reply_token=token)])
+        prepared.append(
+            (token, body, {"Content-Type": "application/json", "X-Line-Signature": ev.sign(body)})
+        )
+    acks: list[float] = []
+    statuses: dict[int, int] = {}
+    sent_at: dict[str, float] = {}
+    sem = asyncio.Semaphore(senders)
+    limits = httpx.Limits(max_connections=senders * len(urls), max_keepalive_connections=senders * len(urls))
+    async with httpx.AsyncClient(limits=limits, timeout=10) as client:
+
+        async def one(i: int, measure: bool = True) -> None:
+            token, body, headers = prepared[i]
+            url = urls[i % len(urls)] + "/callback"
+            async with sem:
+                t0 = time.perf_counter()
+                if measure:
+                    sent_at[token] = time.time()
+                r = await client.post(url, content=body, headers=headers)
+                if measure:
+                    acks.append(time.perf_counter() - t0)
+            if measure:
+                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+
+        await asyncio.gather(*(one(total + i, measure=False) for i in range(20 * len(urls))))
+        start_wall = time.time()
+        start = time.perf_counter()
+        tasks = []
+        for i in range(total):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+    return acks, statuses, sent_at, elapsed, total, start_wall
+
+
+def wait_drained(db_url: str, timeout: float) -> float | None:
+    """Wall time when nothing is pending any more (inbox and outbox), or None on timeout."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url.replace("postgresql+psycopg", "postgresql+psycopg"))
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                pending = conn.execute(
+                    text(
+                        "SELECT (SELECT count(*) FROM inbox_events WHERE status = 'pending')"
+                        " + (SELECT count(*) FROM outbox_messages WHERE status = 'pending')"
+                    )
+                ).scalar_one()
+            if pending == 0:
+                return time.time()
+            time.sleep(0.2)
+    finally:
+        engine.dispose()
+    return None
+
+
+def reply_latencies(fake: FakeLineProcess, sent_at: dict[str, float]) -> tuple[list[float], int]:
+    reqs = fake.requests()
+    answered = {
+        r["replyToken"]: r["at"] for r in reqs if r["path"] == "/v2/bot/message/reply" and r["status"] == 200
+    }
+    lat = [answered[t] - s for t, s in sent_at.items() if t in answered]
+    return lat, len(sent_at) - len(lat)
+
+
+def run(n_procs: int, args, tmp: Path) -> dict:
+    schema, db_url = postgres_schema()
+    ensure_schema(db_url)
+    fake = FakeLineProcess(tmp / f"fake-{n_procs}.log")
+    env = process_env(db_url, tmp / "var", None, CONSULT_LOAD_NLP="false")
+    env.update(
+        LINE_CHANNEL_SECRET=ev.TEST_CHANNEL_SECRET,
+        LINE_CHANNEL_ACCESS_TOKEN=ev.TEST_ACCESS_TOKEN,
+        LINE_API_BASE_URL=fake.base_url,
+        CONSULT_TEST_FAST_RETRIES="0",
+    )
+    if args.no_worker:
+        env["CONSULT_RUN_WORKER"] = "false"
+    procs = [AppProcess(env, log_path=tmp / f"app-{n_procs}-{i}.log") for i in range(n_procs)]
+    try:
+        for p in procs:
+            p.wait_ready(timeout=180)
+        cpu_before = sum(cpu_seconds(p.proc.pid) for p in procs)
+        load_before = os.getloadavg()[0]
+        acks, statuses, sent_at, elapsed, total, start_wall = asyncio.run(
+            offer_load(
+                [p.base_url for p in procs],
+                rate=args.rate,
+                duration=args.duration,
+                senders=args.senders,
+                users=args.users,
+            )
+        )
+        drained_at = None if args.no_worker else wait_drained(db_url, timeout=args.drain_timeout)
+        e2e, not_by_reply = ([], 0) if args.no_worker else reply_latencies(fake, sent_at)
+        cpu_ms = (sum(cpu_seconds(p.proc.pid) for p in procs) - cpu_before) * 1000 / max(1, total)
+        load_after = os.getloadavg()[0]
+    finally:
+        for p in procs:
+            p.kill()
+        fake.stop()
+        drop_postgres_schema(schema)
+    ms = [a * 1000 for a in acks]
+    e2e_ms = [x * 1000 for x in e2e]
+    sustained = total / (drained_at - start_wall) if drained_at else float("nan")
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
+        "procs": n_procs,
+        "worker": "off" if args.no_worker else "on",
+        "offered/s": f"{args.rate:g}",
+        "events": total,
+        "acked/s": f"{len(acks) / elapsed:.0f}",
+        "non-200": sum(n for s, n in statuses.items() if s != 200),
+        "ack p50 ms": f"{percentile(ms, 50):.1f}",
+        "ack p99 ms": f"{percentile(ms, 99):.1f}",
+        "processed/s (sustained)": "-" if args.no_worker else f"{sustained:.0f}",
+        "1st reply p50 ms": "-" if args.no_worker else f"{percentile(e2e_ms, 50):.0f}",
+        "1st reply p95 ms": "-" if args.no_worker else f"{percentile(e2e_ms, 95):.0f}",
+        "not by reply": not_by_reply,
+        "app CPU ms/event": f"{cpu_ms:.2f}",
+        "load avg before/after": f"{load_before:.1f}/{load_after:.1f}",
+    }
+
+
+def curve(rows: list[dict], key: str, width: int = 40) -> str:
+    values = [(r["procs"], float(r[key])) for r in rows if r[key] not in ("-", "nan")]
+    if not values:
+        return ""
+    top = max(v for _, v in values) or 1
+    lines = [f"{key} by process count:"]
+    for n, v in values:
+        lines.append(
+            f"  {n} proc{'s' if n > 1 else ' '} |{'#' * max(1, round(v / top * width)):<{width}}| {v:g}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--procs", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--rate", type=float, default=150.0, help="offered events per second")
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--senders", type=int, default=16, help="concurrent connections")
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--drain-timeout", type=float, default=240.0)
+    parser.add_argument("--no-worker", action="store_true", help="ack path only")
+    parser.add_argument("--note", default="", help="what else was running on the machine")
+    parser.add_argument("--no-save", action="store_true")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    rows = []
+    for n in args.procs:
+        row = run(n, args, tmp)
+        rows.append(row)
+        print("  ".join(f"{k}={v}" for k, v in row.items()), flush=True)
+    pictures = "\n\n".join(
+        c
+        for c in (curve(rows, "acked/s"), curve(rows, "processed/s (sustained)"), curve(rows, "ack p99 ms"))
+        if c
+    )
+    print(pictures)
+    if not args.no_save:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        header = list(rows[0])
+        new = not RESULTS.exists()
+        with RESULTS.open("a") as f:
+            if new:
+                f.write(
+                    "# Scale-out load benchmark (benchmarks/load.py)\n\n"
+                    "N app processes (uvicorn + inbox/outbox workers each) on one PostgreSQL, fake LINE API "
+                    "in its own process, load generator round-robin over the processes; loopback only; "
+                    "NLP = rules only (light analyzer).\n"
+                )
+            f.write(f"\n## Run {rows[0]['date']} UTC{(' — ' + args.note) if args.note else ''}\n\n")
+            f.write("| " + " | ".join(header) + " |\n|" + "---|" * len(header) + "\n")
+            for r in rows:
+                f.write("| " + " | ".join(str(r[k]) for k in header) + " |\n")
+            f.write("\n```\n" + pictures + "\n```\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
