@@ -63,7 +63,7 @@ class AckPriority:
     def __init__(
         self,
         *,
-        lag_threshold: float = 0.003,
+        lag_threshold: float = 0.010,
         busy_at: int = 2,
         hold: float = 0.5,
         share: float = 3.0,
