@@ -53,19 +53,6 @@ def delete_resident_traffic(session: Session, *, resident_id: int) -> dict[str, 
     return counts
 
 
-def resident_ids_with_pending_outbox(session: Session, *, resident_ids: list[int]) -> set[int]:
-    """Which of these residents still have messages waiting to be delivered (content-free)."""
-    if not resident_ids:
-        return set()
-    return set(
-        session.scalars(
-            select(OutboxMessage.resident_id)
-            .where(OutboxMessage.resident_id.in_(resident_ids), OutboxMessage.status == "pending")
-            .distinct()
-        )
-    )
-
-
 def run_retention(session: Session, *, now: datetime, city: CityConfig) -> dict[str, int]:
     """The periodic privacy purge (the worker runs it hourly, in its own unit of work).
 
