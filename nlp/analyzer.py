@@ -72,8 +72,9 @@ def classifier_view(norm: str) -> str:
 
 
 def has_no_content(norm: str) -> bool:
-    """True when nothing is left after greetings, thanks, tests, "I want to consult" and noise."""
-    residue = _NOISE.sub("", _NO_CONTENT.sub("", norm.replace(" ", "")))
+    """True when nothing is left after greetings, thanks, tests, "I want to consult", idioms
+    (ゲームで死んだ) and noise."""
+    residue = _NOISE.sub("", _NO_CONTENT.sub("", risk.strip_idioms(norm.replace(" ", ""))))
     return not residue or (len(residue) <= 2 and _KANA_ONLY.fullmatch(residue) is not None)
 
 
