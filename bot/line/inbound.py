@@ -124,6 +124,9 @@ def redact_for_storage(event: dict[str, Any]) -> dict[str, Any]:
 
 def handle_event(session: Session, event: dict[str, Any], ctx: EventContext) -> None:
     etype = event.get("type")
+    if not isinstance(etype, str):
+        log.info("event without a type ignored")  # signed, but not a LINE event
+        return
     if event.get("mode") == "standby":
         # Another channel (e.g. LINE chat) is active for this user: the bot must not speak.
         log.debug("standby event %s ignored", etype)

@@ -108,3 +108,45 @@ def test_database_cut_off_gives_503_and_recovers_by_itself(postgres_url, fake_li
             assert len(fake_line.deliveries(user)) >= 2
     finally:
         proxy.close()
+
+
+def test_sqlite_locked_by_another_writer_never_200_and_lose(sqlite_url, fake_line, tmp_path):
+    """SQLite's 'unavailable' is another writer holding the lock (a backup, a migration). The
+    webhook either waits for the lock and answers 200 once the event is stored, or answers 503 so
+    LINE redelivers — never 200 for an event it did not store. Afterwards it works by itself."""
+    import sqlite3
+    import threading
+
+    from tests.support.fixtures import ensure_schema
+
+    ensure_schema(sqlite_url)
+    app = make_app(make_settings(sqlite_url, fake_line, tmp_path / "var"))
+    path = sqlite_url.removeprefix("sqlite:///")
+    user = ev.new_user_id()
+    event = ev.text_event(user, "ロック中の相談", reply_token=fake_line.issue_reply_token(user_id=user))
+    with TestClient(app) as client:
+        blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        blocker.execute("BEGIN EXCLUSIVE")
+        released = threading.Event()
+
+        def release() -> None:
+            time.sleep(1.5)
+            blocker.execute("COMMIT")
+            blocker.close()
+            released.set()
+
+        releaser = threading.Thread(target=release)
+        releaser.start()
+        r = ev.post_webhook(client, [event])
+        locked_when_answered = not released.is_set()
+        releaser.join(10)
+        if r.status_code == 200:
+            assert not locked_when_answered, "200 while the event could not have been stored"
+        else:
+            assert r.status_code == 503 and locked_when_answered
+            assert _status_counts(app, InboxEvent) == {}
+            r = ev.post_webhook(client, [event])  # LINE's redelivery, same webhookEventId
+            assert r.status_code == 200
+        assert app.state.line_worker.wait_idle(30)
+        assert _status_counts(app, InboxEvent) == {"done": 1}
+        assert len(fake_line.deliveries(user)) >= 1
