@@ -4,6 +4,7 @@ worker never gives up on a row (no crash), and nothing raw is left stored after 
 from __future__ import annotations
 
 import json
+import os
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -89,9 +90,10 @@ def test_signed_garbage_never_breaks_the_service(line, app_client):
     seen_ok = []
 
     @settings(
-        max_examples=120,
+        # Bounded for the suite; HARDENING_FUZZ_EXAMPLES=2000 for a longer, random hunt.
+        max_examples=int(os.environ.get("HARDENING_FUZZ_EXAMPLES", "120")),
         deadline=None,
-        derandomize=True,
+        derandomize="HARDENING_FUZZ_EXAMPLES" not in os.environ,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
     @given(doc=bodies)
