@@ -494,6 +494,8 @@ def case_chat(request: Request, case_id: int, session: SessionDep, ws: WebSessio
 
 
 def case_signature(session_factory, case_id: int, user_id: int) -> dict[str, Any]:
+    if not 1 <= case_id <= service.MAX_ID:  # from the URL; out of range can't exist
+        return {"gone": True}
     with session_factory() as session:
         user = session.get(StaffUser, user_id)
         case = session.get(Case, case_id)
