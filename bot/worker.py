@@ -238,14 +238,14 @@ class LineWorker:
             self.priority.step_took(time.monotonic() - started)
 
     def _process_inbox_row(self, row_id: int) -> None:
-        # Before the transaction: the typing dots (HTTP) must not run while we hold the write lock.
-        if self.show_loading:
-            with self.session_factory() as session:
-                row = session.get(InboxEvent, row_id)
-                payload = dict(row.payload) if row is not None and row.status == "pending" else None
-            if payload is not None:
-                line_inbound.before_step(payload, self.api)
         try:
+            # Before the transaction: the typing dots (HTTP) must not run while we hold the write lock.
+            if self.show_loading:
+                with self.session_factory() as session:
+                    row = session.get(InboxEvent, row_id)
+                    payload = dict(row.payload) if row is not None and row.status == "pending" else None
+                if payload is not None:
+                    line_inbound.before_step(payload, self.api)
             with self.gate(), self.session_factory() as session:
                 row = _lock_pending(session, row_id)
                 if row is None:
@@ -265,22 +265,28 @@ class LineWorker:
             self._inbox_failed(row_id, exc)
 
     def _inbox_failed(self, row_id: int, exc: Exception) -> None:
+        # Columns only: the payload itself may be what cannot be read (e.g. a key that is gone).
         with self.gate(), self.session_factory() as session:
-            row = _lock_pending(session, row_id)
-            if row is None:
+            stmt = select(InboxEvent.attempts, InboxEvent.event_type).where(
+                InboxEvent.id == row_id, InboxEvent.status == "pending"
+            )
+            if session.get_bind().dialect.name == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True)
+            found = session.execute(stmt).one_or_none()
+            if found is None:
                 return
-            row.attempts += 1
-            row.last_error = f"{type(exc).__name__}: {str(exc)[:500]}"
-            if row.attempts >= self.inbox_max_attempts:
+            attempts, event_type = found[0] + 1, found[1]
+            values: dict = {"attempts": attempts, "last_error": f"{type(exc).__name__}: {str(exc)[:500]}"}
+            if attempts >= self.inbox_max_attempts:
                 # A poison event must not hold this person's later messages back forever.
-                log.error("inbox %s (%s) given up after %s attempts", row_id, row.event_type, row.attempts)
-                row.status = "failed"
-                row.locked_until = None
+                log.error("inbox %s (%s) given up after %s attempts", row_id, event_type, attempts)
+                values.update(status="failed", locked_until=None)
             else:
                 base, cap = self.inbox_backoff
-                delay = line_outbound.backoff_seconds(row.attempts, base=base, cap=cap)
-                row.locked_until = utcnow() + timedelta(seconds=delay)
+                delay = line_outbound.backoff_seconds(attempts, base=base, cap=cap)
+                values["locked_until"] = utcnow() + timedelta(seconds=delay)
                 self._wake_later(self.inbox.wake_event, delay)
+            session.execute(update(InboxEvent).where(InboxEvent.id == row_id).values(**values))
             session.commit()
 
     @staticmethod

@@ -6,7 +6,8 @@ import itertools
 import time
 import uuid
 
-from sqlalchemy import select
+from fastapi.testclient import TestClient
+from sqlalchemy import select, text
 
 from bot.conversations import service as conversations
 from bot.conversations.models import Resident
@@ -148,19 +149,38 @@ def test_unfollow_blocks_pushes_and_follow_again_unblocks(line, fake_line):
     assert fake_line.delivered(user)[-1]["text"] == "おかえりなさい"
 
 
-def test_poison_event_is_given_up_and_later_events_still_flow(line, fake_line):
-    user = ev.new_user_id()
-    poison = ev.text_event(user, "x", reply_token=fake_line.issue_reply_token(user_id=user))
-    poison["message"]["text"] = {"not": "a string"}  # malformed: processing raises every time
-    later = ev.text_event(user, "こんにちは", reply_token=fake_line.issue_reply_token(user_id=user))
-    line.send([poison, later])
-    line.settle(30)
+def test_poison_event_is_given_up_and_later_events_still_flow(db_url, fake_line, tmp_path):
+    """An event that can never be processed (here: stored under a key the service no longer has)
+    is retried with back-off, then marked failed — and the same person's next message still flows."""
+    from bot import crypto
     from bot.line.models import InboxEvent
+    from tests.support.fixtures import TEST_SECRET_KEY, make_app, make_settings
 
-    with line.client.app.state.session_factory() as s:
-        rows = list(s.scalars(select(InboxEvent).order_by(InboxEvent.id)))
-    assert [r.status for r in rows] == ["failed", "done"]
-    assert rows[0].attempts == 5 and rows[0].last_error
+    user = ev.new_user_id()
+    stored = make_app(make_settings(db_url, fake_line, tmp_path / "var", run_worker=False))
+    with TestClient(stored) as client:
+        poison = ev.text_event(user, "最初の相談", reply_token=fake_line.issue_reply_token(user_id=user))
+        later = ev.text_event(user, "こんにちは", reply_token=fake_line.issue_reply_token(user_id=user))
+        assert ev.post_webhook(client, [poison, later]).status_code == 200
+    crypto.configure("a-key-this-service-has-never-had-" * 2)
+    unreadable = crypto.encrypt('{"type": "message"}')
+    crypto.configure(TEST_SECRET_KEY)
+    with stored.state.session_factory() as s:
+        first_id = s.scalars(select(InboxEvent.id).order_by(InboxEvent.id)).first()
+        s.execute(
+            text("UPDATE inbox_events SET payload = :p WHERE id = :i"), {"p": unreadable, "i": first_id}
+        )
+        s.commit()
+
+    app = make_app(make_settings(db_url, fake_line, tmp_path / "var"))
+    with TestClient(app):
+        assert app.state.line_worker.wait_idle(30)
+    with app.state.session_factory() as s:
+        rows = s.execute(
+            select(InboxEvent.status, InboxEvent.attempts, InboxEvent.last_error).order_by(InboxEvent.id)
+        ).all()
+    assert [(r.status, r.attempts) for r in rows] == [("failed", 5), ("done", 1)]
+    assert "key" in rows[0].last_error
     assert fake_line.deliveries(user), "the later message was answered"
 
 
