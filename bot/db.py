@@ -76,7 +76,7 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 def import_all_models() -> None:
     """Import every models module so Base.metadata knows all tables (Alembic, create_all)."""
-    import bot.conversations.models  # noqa: F401
+    import bot.conversations.models
     import bot.line.models  # noqa: F401
     import handoff.models  # noqa: F401
 

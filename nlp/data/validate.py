@@ -1,6 +1,6 @@
 """Check the labelled corpus: ids unique, labels known, subcategories consistent with categories.
 
-    python -m nlp.data.validate nlp/data/corpus/*.jsonl
+python -m nlp.data.validate nlp/data/corpus/*.jsonl
 """
 
 from __future__ import annotations
