@@ -15,6 +15,7 @@ from dialog_clock import AFTER_HOURS, HOLIDAY, OFFICE_HOURS  # noqa: F401
 
 from bot.city import load_city
 from bot.conversations import service as conversations
+from bot.conversations.models import Resident
 from bot.engine import Engine
 from bot.messages import Inbound, Outbound
 from bot.settings import SAMPLE_CITY_FILE
@@ -84,11 +85,18 @@ class Chat:
     now: datetime
     last: Reply | None = None
     log: list[tuple[str, Reply]] = field(default_factory=list)
+    line_user_id: str = ""
 
     def _run(self, inbound: Inbound, *, advance: timedelta) -> Reply:
         self.now = self.now + advance
         with self.session_factory() as session:
-            out = self.engine.handle(session, inbound.__class__(**{**inbound.__dict__, "at": self.now}))
+            if self.line_user_id and session.get(Resident, self.resident_id) is None:
+                # 削除 deleted the resident; like the transport, the next message makes a new one.
+                self.resident_id = conversations.resident_for_line_user(
+                    session, line_user_id=self.line_user_id
+                ).id
+            fields = {**inbound.__dict__, "at": self.now, "resident_id": self.resident_id}
+            out = self.engine.handle(session, inbound.__class__(**fields))
             conv = conversations.active_conversation(session, resident_id=self.resident_id)
             session.commit()
             state = conv.state if conv is not None else None
@@ -139,10 +147,17 @@ def make_chat(session_factory, engine):
     def _make(*, now: datetime = OFFICE_HOURS, engine_: Engine | None = None) -> Chat:
         counter["n"] += 1
         with session_factory() as session:
-            resident = conversations.resident_for_line_user(session, line_user_id=f"U{counter['n']:032x}")
+            line_user_id = f"U{counter['n']:032x}"
+            resident = conversations.resident_for_line_user(session, line_user_id=line_user_id)
             session.commit()
             rid = resident.id
-        return Chat(session_factory=session_factory, engine=engine_ or engine, resident_id=rid, now=now)
+        return Chat(
+            session_factory=session_factory,
+            engine=engine_ or engine,
+            resident_id=rid,
+            now=now,
+            line_user_id=line_user_id,
+        )
 
     return _make
 
