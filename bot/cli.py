@@ -12,6 +12,8 @@ db_app = typer.Typer(help="Database commands", no_args_is_help=True)
 staff_app = typer.Typer(help="Staff accounts", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(staff_app, name="staff")
+richmenu_app = typer.Typer(help="The rich menu under the LINE chat", no_args_is_help=True)
+app.add_typer(richmenu_app, name="richmenu")
 
 
 @app.command()
@@ -153,3 +155,21 @@ def staff_add(
             typer.echo(f"created {user.role} account {user.username!r}")
     finally:
         engine.dispose()
+
+
+@richmenu_app.command("install")
+def richmenu_install(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="only build the menu; call no LINE API")] = False,
+    out: Annotated[
+        str | None, typer.Option("--out", help="also write the menu image to this PNG file")
+    ] = None,
+) -> None:
+    """Create the menu on the LINE channel, upload its image, make it the default, remove our older ones."""
+    from bot.line.richmenu import RichMenuError, install_from_settings
+    from bot.settings import Settings
+
+    try:
+        install_from_settings(Settings(), dry_run=dry_run, out=out, echo=typer.echo)
+    except RichMenuError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     line_channel_secret: SecretStr | None = Field(default=None, alias="LINE_CHANNEL_SECRET")
     line_channel_access_token: SecretStr | None = Field(default=None, alias="LINE_CHANNEL_ACCESS_TOKEN")
     line_api_base_url: str = Field(default="https://api.line.me", alias="LINE_API_BASE_URL")
+    # LINE serves uploads/downloads (e.g. the rich menu image) from a separate host.
+    line_api_data_base_url: str = Field(default="https://api-data.line.me", alias="LINE_API_DATA_BASE_URL")
     secret_key: SecretStr | None = Field(default=None, alias="CONSULT_SECRET_KEY")
     # Older secrets still able to decrypt data written before a key rotation (comma separated).
     old_secret_keys: str = Field(default="", alias="CONSULT_OLD_SECRET_KEYS")

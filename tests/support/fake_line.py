@@ -4,7 +4,9 @@ It checks the bearer token, 1–5 messages per request, ≤ 5,000 UTF-16 units p
 shape (parsed with line-bot-sdk's own models), reply tokens (issued here, single use, expiring),
 and X-Line-Retry-Key (refused on reply; on push a reused accepted key answers 409 with
 x-line-accepted-request-id). It can be told to fail the next N requests (status, or a timeout:
-accept, then answer too late), and it records every request.
+accept, then answer too late), and it records every request. Rich menus too: create/list/get/
+delete and set-default on the API host, the image upload only on the data host (`data_base_url`),
+each checked like LINE (size, areas in bounds, ≤ 20 areas, chatBarText ≤ 14, PNG/JPEG ≤ 1 MB).
 
     fake = FakeLine(access_token=TEST_ACCESS_TOKEN).start()
     token = fake.issue_reply_token()
@@ -68,6 +70,9 @@ class _State:
     failures: list[Failure] = field(default_factory=list)
     left: list[tuple[str, str]] = field(default_factory=list)
     loading: list[dict[str, Any]] = field(default_factory=list)
+    # Rich menus: id → {"menu": the object, "image": bytes | None, "content_type": str | None}.
+    richmenus: dict[str, dict[str, Any]] = field(default_factory=dict)
+    default_richmenu: str | None = None
 
 
 def _endpoint(path: str) -> str:
@@ -136,6 +141,7 @@ class FakeLine:
         self.port = port
         self.state = _State()
         self._server: ThreadingHTTPServer | None = None
+        self._data_server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # ---------------------------------------------------------------- control
@@ -152,7 +158,35 @@ class FakeLine:
             def log_message(self, *args) -> None:  # quiet
                 pass
 
+            def _answer(self, status: int, headers: dict[str, str], body: Any) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _richmenu(self, method: str) -> bool:
+                if not self.path.startswith(("/v2/bot/richmenu", "/v2/bot/user/all/richmenu")):
+                    return False
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                data_host = getattr(self.server, "is_data_host", False)
+                answer = _handle_richmenu(
+                    fake, method, self.path, dict(self.headers.items()), raw, data_host=data_host
+                )
+                self._answer(*answer)
+                return True
+
+            def do_DELETE(self) -> None:
+                if not self._richmenu("DELETE"):
+                    self._answer(404, {}, {"message": "Not found"})
+
             def do_GET(self) -> None:
+                if self._richmenu("GET"):
+                    return
                 # Control endpoint for a fake running in another process: what it received.
                 records = [
                     {
@@ -171,6 +205,8 @@ class FakeLine:
                 self.wfile.write(data)
 
             def do_POST(self) -> None:
+                if self._richmenu("POST"):
+                    return
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 status, headers, body = fake._handle(self.path, dict(self.headers.items()), raw)
@@ -189,17 +225,29 @@ class FakeLine:
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
+        # LINE's second host (api-data.line.me: rich menu images), same state, its own port.
+        self._data_server = _QuietServer(("127.0.0.1", 0), Handler)
+        self._data_server.daemon_threads = True
+        self._data_server.is_data_host = True  # type: ignore[attr-defined]
+        threading.Thread(target=self._data_server.serve_forever, daemon=True).start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        for server in (self._server, self._data_server):
+            if server is not None:
+                server.shutdown()
+                server.server_close()
 
     @property
     def base_url(self) -> str:
         assert self._server is not None
         host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def data_base_url(self) -> str:
+        assert self._data_server is not None
+        host, port = self._data_server.server_address[:2]
         return f"http://{host}:{port}"
 
     def issue_reply_token(self, *, age_seconds: float = 0.0, user_id: str | None = None) -> str:
@@ -247,6 +295,16 @@ class FakeLine:
     def loading_requests(self) -> list[dict[str, Any]]:
         with self.state.lock:
             return list(self.state.loading)
+
+    @property
+    def richmenus(self) -> dict[str, dict[str, Any]]:
+        with self.state.lock:
+            return {k: dict(v) for k, v in self.state.richmenus.items()}
+
+    @property
+    def default_richmenu(self) -> str | None:
+        with self.state.lock:
+            return self.state.default_richmenu
 
     def wait_for(self, predicate, timeout: float = 10.0, interval: float = 0.02) -> bool:
         deadline = time.monotonic() + timeout
@@ -350,6 +408,167 @@ class FakeLine:
                 self.state.retry_keys[retry_key] = request_id
             self.state.accepted.append(Accepted(to, "push", body["messages"], request_id, retry_key))
         return 200, {}, timeout or {"sentMessages": [{"id": str(i)} for i in range(len(body["messages"]))]}
+
+
+# ---------------------------------------------------------------- rich menus (as LINE checks them)
+
+RICHMENU_IMAGE_MAX = 1024 * 1024
+
+
+def _check_richmenu(menu: Any) -> str | None:
+    """LINE's rules for a rich menu object (Messaging API reference, "Rich menu object")."""
+    from linebot.v3.messaging import RichMenuRequest
+
+    if not isinstance(menu, dict):
+        return "rich menu: an object is required"
+    size = menu.get("size") or {}
+    width, height = size.get("width"), size.get("height")
+    if not isinstance(width, int) or not isinstance(height, int):
+        return "size: width and height required"
+    if not (800 <= width <= 2500 and height >= 250 and width / height >= 1.45):
+        return "size: width 800-2500, height >= 250, width/height >= 1.45"
+    if not isinstance(menu.get("selected"), bool):
+        return "selected: a boolean is required"
+    name = menu.get("name")
+    if not isinstance(name, str) or not 1 <= len(name) <= 300:
+        return "name: 1-300 characters"
+    chat_bar = menu.get("chatBarText")
+    if not isinstance(chat_bar, str) or not 1 <= len(chat_bar) <= 14:
+        return "chatBarText: 1-14 characters"
+    areas = menu.get("areas")
+    if not isinstance(areas, list) or not 1 <= len(areas) <= 20:
+        return "areas: size must be between 1 and 20"
+    for area in areas:
+        b = area.get("bounds") or {}
+        if not all(isinstance(b.get(k), int) and b[k] >= 0 for k in ("x", "y", "width", "height")):
+            return "areas[].bounds: x, y, width, height required"
+        if (
+            b["width"] == 0
+            or b["height"] == 0
+            or b["x"] + b["width"] > width
+            or b["y"] + b["height"] > height
+        ):
+            return "areas[].bounds: outside the rich menu"
+        action = area.get("action") or {}
+        if action.get("type") == "postback":
+            if not isinstance(action.get("data"), str) or not 1 <= len(action["data"]) <= 300:
+                return "postback.data: 1-300 characters"
+            if "displayText" in action and not 1 <= len(action["displayText"]) <= 300:
+                return "postback.displayText: 1-300 characters"
+        if "label" in action and len(action["label"]) > 20:
+            return "action.label: at most 20 characters"
+    try:
+        if RichMenuRequest.from_dict(menu) is None:
+            return "invalid request body"
+    except Exception as exc:
+        return f"invalid request body: {exc}"
+    return None
+
+
+def _image_size(data: bytes) -> tuple[int, int] | None:
+    import io
+
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except Exception:
+        return None
+
+
+def _handle_richmenu(
+    self: FakeLine, method: str, path: str, headers: dict[str, str], raw: bytes, *, data_host: bool
+):
+    h = {k.lower(): v for k, v in headers.items()}
+    parts = path.strip("/").split("/")
+    status, out_headers, out = _decide_richmenu(self, method, parts, h, raw, data_host=data_host)
+    try:
+        body: Any = (
+            json.loads(raw) if raw and h.get("content-type", "").startswith("application/json") else None
+        )
+    except ValueError:
+        body = None
+    with self.state.lock:
+        self.state.requests.append(Recorded(method, path, h, body, status, time.time()))
+    return status, {"x-line-request-id": str(uuid.uuid4()), **out_headers}, out
+
+
+def _decide_richmenu(
+    self: FakeLine, method: str, parts: list[str], h: dict[str, str], raw: bytes, *, data_host: bool
+):
+    if h.get("authorization") != f"Bearer {self.access_token}":
+        return 401, {}, {"message": "Authentication failed due to the following reason: invalid token."}
+    st = self.state
+    is_content = len(parts) == 5 and parts[4] == "content"
+    if is_content != data_host:
+        # LINE serves images only on api-data.line.me, and everything else only on api.line.me.
+        return 404, {}, {"message": "Not found"}
+    # v2/bot/richmenu | v2/bot/richmenu/list | v2/bot/richmenu/{id} | v2/bot/richmenu/{id}/content
+    # v2/bot/user/all/richmenu/{id}
+    if parts[:4] == ["v2", "bot", "user", "all"] and len(parts) == 6 and method == "POST":
+        menu_id = parts[5]
+        with st.lock:
+            entry = st.richmenus.get(menu_id)
+            if entry is None:
+                return 404, {}, {"message": "richmenu not found"}
+            if entry["image"] is None:
+                return 400, {}, {"message": "must upload richmenu image before applying it to user"}
+            st.default_richmenu = menu_id
+        return 200, {}, {}
+    rest = parts[3:]
+    if method == "POST" and not rest:
+        if not h.get("content-type", "").startswith("application/json"):
+            return 415, {}, {"message": "Content-Type must be application/json"}
+        try:
+            menu = json.loads(raw)
+        except ValueError:
+            return 400, {}, {"message": "The request body could not be parsed as JSON"}
+        problem = _check_richmenu(menu)
+        if problem:
+            return 400, {}, {"message": "The request body has 1 error(s)", "details": [{"message": problem}]}
+        menu_id = "richmenu-" + uuid.uuid4().hex
+        with st.lock:
+            st.richmenus[menu_id] = {"menu": menu, "image": None, "content_type": None}
+        return 200, {}, {"richMenuId": menu_id}
+    if method == "GET" and rest == ["list"]:
+        with st.lock:
+            menus = [{"richMenuId": k, **v["menu"]} for k, v in st.richmenus.items()]
+        return 200, {}, {"richmenus": menus}
+    if len(rest) == 2 and rest[1] == "content" and method == "POST":
+        content_type = h.get("content-type", "")
+        if content_type not in ("image/png", "image/jpeg"):
+            return 415, {}, {"message": "Content-Type must be image/png or image/jpeg"}
+        if len(raw) > RICHMENU_IMAGE_MAX:
+            return 413, {}, {"message": "image larger than 1 MB"}
+        with st.lock:
+            entry = st.richmenus.get(rest[0])
+            if entry is None:
+                return 404, {}, {"message": "richmenu not found"}
+            if entry["image"] is not None:
+                return 400, {}, {"message": "An image has already been uploaded to the richmenu"}
+            size = _image_size(raw)
+            menu_size = (entry["menu"]["size"]["width"], entry["menu"]["size"]["height"])
+            if size != menu_size:
+                return (
+                    400,
+                    {},
+                    {"message": f"image size {size} does not match the rich menu size {menu_size}"},
+                )
+            entry["image"], entry["content_type"] = raw, content_type
+        return 200, {}, {}
+    if len(rest) == 1 and method in ("GET", "DELETE"):
+        with st.lock:
+            entry = st.richmenus.get(rest[0])
+            if entry is None:
+                return 404, {}, {"message": "richmenu not found"}
+            if method == "GET":
+                return 200, {}, {"richMenuId": rest[0], **entry["menu"]}
+            del st.richmenus[rest[0]]
+            if st.default_richmenu == rest[0]:
+                st.default_richmenu = None
+        return 200, {}, {}
+    return 404, {}, {"message": "Not found"}
 
 
 if __name__ == "__main__":
