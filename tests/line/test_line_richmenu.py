@@ -320,3 +320,21 @@ def test_every_tile_is_understood_through_the_webhook(line, copy):
 
     got = _texts(line.postback(user, data["削除"]))
     assert copy.text("globals.delete_confirm") in got
+
+
+def test_the_consult_tile_starts_a_first_timer_and_continues_a_resident_mid_way(line, copy):
+    # Someone who never followed (menu shown from a shared link): greeting, then the first question.
+    newcomer = ev.new_user_id()
+    got = _texts(line.postback(newcomer, "start"))
+    assert "ご連絡ありがとうございます" in got and copy.text("about_whom.question") in got
+
+    # Someone in the middle of telling: asked to go on, nothing they wrote is lost or restarted.
+    user = ev.new_user_id()
+    line.follow(user)
+    line.postback(user, "start")
+    line.postback(user, "about:family")
+    line.say(user, "息子が10年ひきこもっています。")
+    got = _texts(line.postback(user, "start"))
+    assert copy.text("telling.prompt.family") in got
+    assert copy.text("globals.restarted") not in got
+    assert copy.text("about_whom.question") not in got
