@@ -32,7 +32,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from bot.main import create_app
-from bot.migrate import MIGRATIONS, upgrade
+from bot.migrate import upgrade
 from bot.settings import Settings
 from tests.support import events as ev
 from tests.support.fake_line import FakeLine
@@ -63,15 +63,8 @@ def make_settings(db_url: str, fake_line: FakeLine | None, var_dir, **overrides:
 
 
 def ensure_schema(url: str) -> None:
+    """Bring the database to the migrations' head, exactly as `consult-bot serve` does."""
     upgrade(url)
-    if not any((MIGRATIONS / "versions").glob("*.py")):
-        # Until the first Alembic revision is cut, the models are the schema.
-        from bot.db import Base, import_all_models, make_engine
-
-        import_all_models()
-        engine = make_engine(url)
-        Base.metadata.create_all(engine)
-        engine.dispose()
 
 
 @functools.cache
