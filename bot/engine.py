@@ -116,6 +116,7 @@ class Engine:
             meta=_meta(state=conv.state, risk=risk, media_type=inbound.media_type),
         )
         ctx = self._ctx(conv, now=inbound.at, case_status=case_status, risk=risk)
+        ctx.risk_hint = not risk and self._risk_hint(inbound)
         state = State(conv.state)
         result = machine.step(ctx, state, Input.from_inbound(inbound), idle=idle)
         return self._apply(session, conv, ctx, state, result, at=inbound.at)
@@ -171,6 +172,19 @@ class Engine:
             # greeting's numbers still work.
             log.exception("risk check failed")
             return []
+
+    def _risk_hint(self, inbound: Inbound) -> bool:
+        if inbound.kind != "text" or not inbound.text:
+            return False
+        hint = getattr(self.analyzer, "risk_hint", None)  # a rules-only analyzer may lack it
+        if hint is None:
+            return False
+        try:
+            return bool(hint(inbound.text))
+        except Exception:
+            # A failed hint only costs the gentle numbers; the reply itself still goes out.
+            log.exception("risk hint failed")
+            return False
 
     def _case_status(self, session: Session, resident_id: int) -> str | None:
         """None, "waiting" (in the staff queue) or "staff" (a staff member owns it)."""

@@ -763,3 +763,74 @@ def _detect(text: str) -> tuple[str, ...]:
     # again for the same (normalised) text.
     found = {hit.flag for hit in find_risks(text)}
     return tuple(flag for flag in FLAG_ORDER if flag in found)
+
+
+# --- The soft hint: crisis roots and discarded hits -------------------------------------------
+# Used only to show the safety numbers gently (never a flag): a crisis word that survives idiom
+# removal, negation and "over now" counts, even when no lexicon phrase matched it.
+_ROOTS = re.compile(
+    # Each root with the few continuations that point at the writer's own danger: 死 alone is
+    # mostly hyperbole (暑くて死にそう, 電池が死んだ), 死にたい / 死のう is not.
+    "(?:死|し)に(?:たい|たく|てえ|てー)|死のう|死ねたら|死ねば|死んで(?:しまいたい|しまおう|もいい|もかまわ|楽に)|自殺|自死"
+    "|(?:消|き)え(?:たい|たく|てしまいたい|てしまおう|てなくなりたい)"
+    "|(?:殺|ころ)(?:される|されそう|されかけ|すぞ|してやる|すって|してしまいそう)"
+    "|首を(?:吊|つ|絞|しめ|締)|首つり|首吊|飛び降|とびおり|(?:手首|リスカ|腕)を?(?:切|き)"
+    "|暴力を?(?:ふるわれ|振るわれ|受け)|(?:殴|なぐ)(?:られ|って(?:く|き))|蹴(?:られ|って(?:く|き))"
+    "|血が(?:止ま|とま)ら|血を(?:吐|は)|吐血|血だらけ|血まみれ"
+    "|(?:倒|たお)れ(?:て(?:いて|いる|る|動|うご|意識|返事)|たまま)"
+    "|意識が(?:ない|なく|もうろう|朦朧|遠の|おかし)|(?:息|いき)が(?:でき|苦し|くるし|止ま|とま|吸え|すえ|しにく)"
+)
+# Words that carry a root but no danger (心中 stories, 過去の自殺対策 are traps already).
+_ROOT_NEIGHBOURS = re.compile(
+    "自殺(?:対策|予防|防止)|(?:小説|ドラマ|映画|ニュース|記事)[^。]{0,6}(?:自殺|殺され)"
+)
+_CLAUSE_END = re.compile("[。、!?,]")
+
+
+def hint_roots(text: str) -> list[str]:
+    """Crisis roots (死, 消えたい, 殴 …) left after idioms and harmless neighbours are removed and
+    that are not negated right after (死にたいとは思っていない) or told as the past when the
+    message says it is over (以前は…今は落ち着いて)."""
+    found: list[str] = []
+    views = risk_views(text)
+    resolved = bool(_RESOLVED.search(views[0]))
+    for view, (trap_re, _lexicon), negation_re in zip(views, _COMPILED, _NEGATIONS, strict=True):
+        view = _ROOT_NEIGHBOURS.sub(_blank, trap_re.sub(_blank, view))
+        for match in _ROOTS.finditer(view):
+            if (resolved and _told_as_past(view, match.start())) or _negated_in_clause(
+                view, match.end(), negation_re
+            ):
+                continue
+            found.append(match.group())
+    return found
+
+
+def _negated_in_clause(view: str, end: int, negation_re: re.Pattern[str]) -> bool:
+    """A negation anywhere in the rest of the word's clause: the root (死) is shorter than the
+    phrase the negation follows (死にたい|とは思っていない)."""
+    clause_end = _CLAUSE_END.search(view, end)
+    stop = min(clause_end.start() if clause_end else len(view), end + 12)
+    return any(_negated(view, i, negation_re) for i in range(end, stop + 1))
+
+
+def discarded_flags(text: str, *, idioms: bool = True) -> set[str]:
+    """Flags whose lexicon phrase is in the text but was discarded: negated (殴られたことは
+    ありません, 消えたいって歌詞), told as over, or (with `idioms`) blanked as an idiom. The model
+    must not bring such a flag back."""
+    found: set[str] = set()
+    kept = set(detect(text))
+    views = risk_views(text)
+    resolved = bool(_RESOLVED.search(views[0]))
+    for view, (trap_re, lexicon), negation_re in zip(views, _COMPILED, _NEGATIONS, strict=True):
+        blanked = trap_re.sub(_blank, view)
+        for flag, pattern in lexicon:
+            if flag in kept:
+                continue
+            for match in pattern.finditer(view):
+                if (
+                    (idioms and "＿" in blanked[match.start() : match.end()])
+                    or _negated(view, match.end(), negation_re)
+                    or (resolved and _told_as_past(view, match.start()))
+                ):
+                    found.add(flag)
+    return found

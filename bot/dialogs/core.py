@@ -127,6 +127,9 @@ class Ctx:
     directory: Callable[[], Any]  # lazily loaded agency directory (None when unavailable)
     case_status: str | None = None  # None | "waiting" | "staff"
     risk: list[str] = field(default_factory=list)  # flags of the current message
+    # The softer signal (nlp Analyzer.risk_hint): no flag, but maybe a crisis. It only adds the
+    # gentle numbers to the reply; it never changes the state, the sheet or the urgency.
+    risk_hint: bool = False
 
     @property
     def writer(self) -> str:

@@ -54,6 +54,14 @@ def all_numbers(ctx: Ctx) -> Outbound:
     return say("\n".join(parts))
 
 
+def gentle_numbers(ctx: Ctx) -> Outbound:
+    """The soft hint's message: a kind line and the first (main) number of each flag."""
+    lines = [ctx.t("crisis.hint_intro")]
+    for flag in _ordered(list(ctx.city.safety_numbers)):
+        lines += _number_lines(ctx, flag)[:1]
+    return say("\n".join(lines))
+
+
 def offer(ctx: Ctx) -> Outbound:
     text = ctx.t("crisis.offer") + "\n" + ctx.t("consent.urgent_text")
     if not ctx.city.is_open(ctx.now):

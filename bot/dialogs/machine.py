@@ -224,10 +224,30 @@ def _dispatch(ctx: Ctx, state: State, inp: Input) -> Result:
 def step(ctx: Ctx, state: State, inp: Input, *, idle: timedelta | None = None) -> Result:
     """One inbound message → the next state, the replies and the effects for the engine."""
     result = _step(ctx, state, inp, idle)
+    if _wants_gentle_numbers(ctx, inp, result):
+        # One extra kind message at the end of the usual reply: no crisis state, no handoff.
+        gentle = crisis.gentle_numbers(ctx)
+        if result.messages and result.messages[-1].quick_replies:
+            # LINE shows quick replies only under the last message: the buttons move down.
+            gentle.quick_replies, result.messages[-1].quick_replies = result.messages[-1].quick_replies, []
+        result.messages.append(gentle)
     allowed = (state, *TRANSITIONS.get(state, ()), *ANYWHERE)
     if result.state not in allowed:
         log.error("dialogue transition %s → %s is not in the table", state, result.state)
     return result
+
+
+def _wants_gentle_numbers(ctx: Ctx, inp: Input, result: Result) -> bool:
+    # Hard flags already bring the full numbers; with staff on the chat the bot stays silent
+    # (they read the message themselves); a command word (人と話したい) is not a confidence.
+    return (
+        inp.kind == "text"
+        and ctx.risk_hint
+        and not ctx.risk
+        and ctx.case_status != "staff"
+        and result.state != S.CRISIS
+        and global_command(ctx, inp) is None
+    )
 
 
 def _step(ctx: Ctx, state: State, inp: Input, idle: timedelta | None) -> Result:
