@@ -7,6 +7,7 @@ must be there.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -34,6 +35,12 @@ def _postgres_reachable() -> bool:
 
 
 POSTGRES_UP = _postgres_reachable()
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    # Apps built by tests keep daemon worker threads until the interpreter exits; once the test
+    # schemas are dropped they could only log "table does not exist" noise after the summary.
+    logging.disable(logging.CRITICAL)
 
 
 @pytest.fixture(autouse=True)
