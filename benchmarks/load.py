@@ -24,7 +24,6 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,6 +38,7 @@ from webhook import (  # noqa: E402
     drop_postgres_schema,
     percentile,
     postgres_schema,
+    prepare_bodies,
 )
 
 from tests.support import events as ev  # noqa: E402
@@ -48,16 +48,8 @@ RESULTS = REPO / "benchmarks" / "results" / "load.md"
 
 
 async def offer_load(urls: list[str], *, rate: float, duration: float, senders: int, users: int):
-    user_ids = [ev.new_user_id() for _ in range(users)]
     total = int(rate * duration)
-    prepared = []
-    for i in range(total + 20 * len(urls)):
-        user = user_ids[i % users]
-        token = uuid.uuid4().hex
-        body = ev.webhook_body([ev.text_event(user, f"相談のメッセージ {i}", reply_token=token)])
-        prepared.append(
-            (token, body, {"Content-Type": "application/json", "X-Line-Signature": ev.sign(body)})
-        )
+    prepared = prepare_bodies(count=total + 20 * len(urls), users=users)
     acks: list[float] = []
     statuses: dict[int, int] = {}
     sent_at: dict[str, float] = {}

@@ -47,18 +47,25 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[k]
 
 
-async def send_load(base_url: str, *, rate: float, duration: float, senders: int, users: int):
+def prepare_bodies(*, count: int, users: int) -> list[tuple[str, bytes, dict[str, str]]]:
+    """Signed webhook bodies (reply token, body, headers), made up front so the generator spends its
+    CPU on sending. Events cycle over `users` distinct LINE users."""
     user_ids = [ev.new_user_id() for _ in range(users)]
-    total = int(rate * duration)
-    # Bodies and signatures are prepared up front so the generator spends its CPU on sending.
     prepared = []
-    for i in range(total + 20):
-        user = user_ids[i % users]
+    for i in range(count):
         token = uuid.uuid4().hex
-        body = ev.webhook_body([ev.text_event(user, f"相談のメッセージ {i}", reply_token=token)])
+        body = ev.webhook_body(
+            [ev.text_event(user_ids[i % users], f"相談のメッセージ {i}", reply_token=token)]
+        )
         prepared.append(
             (token, body, {"Content-Type": "application/json", "X-Line-Signature": ev.sign(body)})
         )
+    return prepared
+
+
+async def send_load(base_url: str, *, rate: float, duration: float, senders: int, users: int):
+    total = int(rate * duration)
+    prepared = prepare_bodies(count=total + 20, users=users)
     acks: list[float] = []
     statuses: dict[int, int] = {}
     sent_at: dict[str, float] = {}

@@ -41,15 +41,20 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def _options(kw: dict[str, Any]) -> dict[str, Any]:
+    """The event fields a test may override through a builder's **kw (timestamp, mode, id)."""
+    return {k: kw[k] for k in ("timestamp_ms", "mode", "event_id") if k in kw}
+
+
 def _base(
     etype: str,
     source: dict[str, Any],
     *,
-    reply_token: str | None,
-    timestamp_ms: int | None,
-    mode: str,
-    redelivery: bool,
-    event_id: str | None,
+    reply_token: str | None = None,
+    timestamp_ms: int | None = None,
+    mode: str = "active",
+    redelivery: bool = False,
+    event_id: str | None = None,
 ) -> dict[str, Any]:
     ev: dict[str, Any] = {
         "type": etype,
@@ -101,10 +106,7 @@ def postback_event(user_id: str, data: str, *, reply_token: str | None = None, *
         "postback",
         user_source(user_id),
         reply_token=reply_token,
-        timestamp_ms=kw.get("timestamp_ms"),
-        mode=kw.get("mode", "active"),
-        redelivery=False,
-        event_id=kw.get("event_id"),
+        **_options(kw),
     )
     ev["postback"] = {"data": data}
     return ev
@@ -117,10 +119,7 @@ def follow_event(
         "follow",
         user_source(user_id),
         reply_token=reply_token,
-        timestamp_ms=kw.get("timestamp_ms"),
-        mode=kw.get("mode", "active"),
-        redelivery=False,
-        event_id=kw.get("event_id"),
+        **_options(kw),
     )
     ev["follow"] = {"isUnblocked": unblocked}
     return ev
@@ -131,10 +130,7 @@ def unfollow_event(user_id: str, **kw) -> dict[str, Any]:
         "unfollow",
         user_source(user_id),
         reply_token=None,
-        timestamp_ms=kw.get("timestamp_ms"),
-        mode=kw.get("mode", "active"),
-        redelivery=False,
-        event_id=kw.get("event_id"),
+        **_options(kw),
     )
 
 
@@ -145,10 +141,6 @@ def media_event(
         "message",
         user_source(user_id),
         reply_token=reply_token,
-        timestamp_ms=None,
-        mode="active",
-        redelivery=False,
-        event_id=None,
     )
     ev["message"] = {"id": str(secrets.randbits(60)), "type": media_type}
     return ev
@@ -161,10 +153,6 @@ def group_text_event(
         "message",
         {"type": "group", "groupId": group_id, "userId": user_id},
         reply_token=reply_token,
-        timestamp_ms=None,
-        mode="active",
-        redelivery=False,
-        event_id=None,
     )
     ev["message"] = {"id": str(secrets.randbits(60)), "type": "text", "text": text}
     return ev
@@ -176,10 +164,6 @@ def join_event(group_id: str, *, reply_token: str | None = None, room: bool = Fa
         "join",
         source,
         reply_token=reply_token,
-        timestamp_ms=None,
-        mode="active",
-        redelivery=False,
-        event_id=None,
     )
 
 
