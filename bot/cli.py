@@ -20,23 +20,54 @@ app.add_typer(richmenu_app, name="richmenu")
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Web processes sharing the port (more than 1 needs PostgreSQL)")
+    ] = 1,
+    background: Annotated[
+        bool,
+        typer.Option(
+            help="Also run the background workers in the web processes (--no-background: HTTP only,"
+            " run `consult-bot worker` separately; same as CONSULT_RUN_WORKER=false)"
+        ),
+    ] = True,
 ) -> None:
-    """Serve webhook, staff UI, simulator and background workers in one process."""
+    """Serve webhook, staff UI, simulator and background workers (one process by default)."""
+    import os
+
     import uvicorn
 
     from bot.main import create_app
     from bot.migrate import upgrade
     from bot.settings import Settings
 
+    if not background:
+        os.environ["CONSULT_RUN_WORKER"] = "false"
     settings = Settings()
     if "public_base_url" not in settings.model_fields_set:
         # The simulator's sender calls the in-app fake LINE API at this address, so it must be ours.
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         settings = settings.model_copy(update={"public_base_url": f"http://{shown}:{port}"})
+    if workers > 1 and settings.effective_database_url.startswith("sqlite"):
+        typer.echo(
+            "error: --workers > 1 needs PostgreSQL (DATABASE_URL=postgresql+psycopg://…);"
+            " SQLite is the single-process embedded default.",
+            err=True,
+        )
+        raise typer.Exit(2)
     # The embedded default must work on a fresh machine: bring the schema up to date first.
     upgrade(settings.effective_database_url)
     _print_first_admin(settings)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        return
+    # Each worker process builds its own app from the environment (uvicorn spawns them fresh), so
+    # everything computed here goes there as environment variables. Secrets generated into ./var/
+    # on a first run exist by now (read above), so the processes cannot race to create them.
+    os.environ["CONSULT_PUBLIC_BASE_URL"] = settings.public_base_url
+    _ = settings.channel_secret, settings.channel_access_token
+    uvicorn.run(
+        "bot.main:app_from_env", factory=True, workers=workers, host=host, port=port, log_level="info"
+    )
 
 
 def _print_first_admin(settings) -> None:
@@ -71,7 +102,8 @@ def worker() -> None:
     from bot.main import create_app
     from bot.settings import Settings
 
-    settings = Settings()
+    # CONSULT_RUN_WORKER=false may be set for the web units in a shared environment file.
+    settings = Settings().model_copy(update={"run_worker": True})
     if settings.effective_database_url.startswith("sqlite"):
         typer.echo("SQLite allows one process: `serve` already runs the workers.", err=True)
         raise typer.Exit(2)

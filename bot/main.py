@@ -71,3 +71,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_metrics(app)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """uvicorn's app factory for `serve --workers N`: every process builds its app from the environment
+    (the parent has migrated, created the first admin and exported what it computed)."""
+    return create_app(Settings())
