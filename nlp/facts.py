@@ -61,6 +61,9 @@ _PEOPLE_RE = [(name, re.compile(p)) for name, p in _PEOPLE]
 _SELF_RE = re.compile(
     "(?:^|[^おご])(?:私|わたし|あたし|自分|僕|ぼく|俺|おれ|うち)(?:が|は|も|の|に|を|自身|って|、)"
 )
+# 私の息子 / うちの娘 only says whose relative it is: a parent writing about a son is not
+# themselves the person affected (unless they say more about themselves elsewhere).
+_PEOPLE_ANY = re.compile("|".join(f"(?:{p})" for _, p in _PEOPLE))
 
 _AGES = re.compile(
     "(?<!\\d)(?:\\d{1,3}|[一二三四五六七八九十百]+)(?:代(?:前半|後半|半ば)?|歳|才|さい)(?![以月])"
@@ -126,11 +129,23 @@ def _people_in(text: str) -> list[tuple[int, str]]:
     return sorted(found)
 
 
+def _writer_is_affected(text: str) -> bool:
+    for m in _SELF_RE.finditer(text):
+        if not m.group().endswith("の"):
+            return True
+        rest = text[m.end() : m.end() + 12].lstrip(" 　")
+        person = _PEOPLE_ANY.match(rest)
+        # "私の息子" names a relative; "私の体調" / "私の借金" is about the writer.
+        if person is None:
+            return True
+    return False
+
+
 def extract_facts(text: str) -> Facts:
     """Facts from normalised text (callers normalise once and pass the result)."""
     facts = Facts()
     people = [name for _, name in _people_in(text)]
-    if _SELF_RE.search(text):
+    if _writer_is_affected(text):
         people.insert(0, "本人")
     facts.subjects = _unique(people)
     ages = [(m.start(), m.group()) for m in _AGES.finditer(text)]
