@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     run_worker: bool = Field(default=True, alias="CONSULT_RUN_WORKER")
     load_nlp: bool = Field(default=True, alias="CONSULT_LOAD_NLP")
     max_body_bytes: int = Field(default=1_000_000, alias="CONSULT_MAX_BODY_BYTES")
+    # Staff logins failing from one client address within the window: further attempts get 429
+    # until the oldest failure leaves the window (on top of the per-account lockout).
+    login_ip_max_failures: int = Field(default=20, ge=1, alias="CONSULT_LOGIN_IP_MAX_FAILURES")
+    login_ip_window_seconds: int = Field(default=600, ge=1, alias="CONSULT_LOGIN_IP_WINDOW_SECONDS")
 
     @model_validator(mode="after")
     def _check_line_credentials(self) -> Settings:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from bot.conversations import service as conversations
 from bot.db import SessionDep
-from handoff import accounts, service
+from handoff import ratelimit, service
 from handoff.auth import API_TOKEN_TTL_SECONDS, CurrentStaff, create_api_token
 from handoff.models import STATUS_LABELS, WAITING, WITHDRAWN, Case, ConsentRecord
 from handoff.notifier import ResidentNotifier
@@ -136,22 +136,32 @@ def messages_out(session, case: Case) -> list[dict[str, Any]]:
     ]
 
 
-@router.post("/auth/token", response_model=TokenOut, summary="Get a bearer token (OAuth2 password flow)")
+@router.post(
+    "/auth/token",
+    response_model=TokenOut,
+    summary="Get a bearer token (OAuth2 password flow)",
+    responses={429: {"description": "Too many failed logins from this address; see Retry-After"}},
+)
 def issue_token(request: Request, session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]):
-    user, why = accounts.authenticate(session, username=form.username, password=form.password)
-    if user is None:
-        service.audit(
-            session,
-            action="login_failed",
-            detail={"via": "api", "username": form.username[:64], "reason": why},
+    outcome = ratelimit.attempt_login(
+        session,
+        limiter=ratelimit.limiter_for(request.app),
+        client_ip=request.client.host if request.client else None,
+        username=form.username,
+        password=form.password,
+        via="api",
+    )
+    if outcome.reason == ratelimit.RATE_LIMITED:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"too many failed logins from this address; try again in {outcome.retry_after} seconds",
+            headers={"Retry-After": str(outcome.retry_after)},
         )
-        session.commit()
+    if outcome.user is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "wrong username or password", headers={"WWW-Authenticate": "Bearer"}
         )
-    service.audit(session, action="login", staff_id=user.id, detail={"via": "api"})
-    session.commit()
-    return TokenOut(access_token=create_api_token(request, user))
+    return TokenOut(access_token=create_api_token(request, outcome.user))
 
 
 @router.get("/cases", response_model=list[CaseOut], summary="Consented cases you may see, newest first")

@@ -221,3 +221,33 @@ class AgencyRow(Base):
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)
     subcategories: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class LoginFailure(Base):
+    """One failed staff login, by client address: the sliding window for per-IP rate limiting.
+
+    In the database (not in memory) so the limit holds across every server process. The address
+    is personal data, so only its keyed hash is kept, and rows older than the window are purged.
+    """
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ip_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    __table_args__ = (Index("ix_login_failures_ip_hash_at", "ip_hash", "at"),)
+
+
+class FormSubmission(Base):
+    """Idempotency keys of staff forms that message a resident: a double click, a resubmitted
+    form or two tabs posting the same form send once. The unique key makes the second insert
+    wait for the first transaction and then fail, on SQLite and PostgreSQL alike."""
+
+    __tablename__ = "form_submissions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    case_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
