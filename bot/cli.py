@@ -205,3 +205,9 @@ def richmenu_install(
     except RichMenuError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+# `consult-bot keys reencrypt` lives with its logic in bot/rekey.py.
+from bot.rekey import keys_app  # noqa: E402
+
+app.add_typer(keys_app, name="keys")

@@ -2,7 +2,7 @@
 
 Keys are derived from CONSULT_SECRET_KEY with HKDF, so one secret the city keeps safe is enough.
 Ciphertexts carry a key id, so data written under an old secret stays readable after a rotation
-(CONSULT_OLD_SECRET_KEYS) and can be re-encrypted in the background.
+(CONSULT_OLD_SECRET_KEYS) until `consult-bot keys reencrypt` (bot/rekey.py) has rewritten it.
 """
 
 from __future__ import annotations
@@ -31,18 +31,27 @@ def _derive(secret: str, purpose: bytes) -> bytes:
 class KeyRing:
     current_id: str
     aead: dict[str, AESGCM]
-    lookup_key: bytes
+    # Current secret's lookup key first, then the old secrets' (a returning resident whose hash
+    # was computed before a rotation is still found, and re-hashed; see bot/rekey.py).
+    lookup_keys: tuple[bytes, ...]
+
+    @property
+    def lookup_key(self) -> bytes:
+        return self.lookup_keys[0]
 
     @classmethod
     def from_secrets(cls, secret: str, old: list[str] | None = None) -> KeyRing:
         aead = {}
+        lookup: list[bytes] = []
         for s in [secret, *(old or [])]:
             key = _derive(s, b"aes-gcm data at rest")
             kid = hashlib.sha256(key).hexdigest()[:8]
             aead.setdefault(kid, AESGCM(key))
+            hkey = _derive(s, b"hmac user lookup")
+            if hkey not in lookup:
+                lookup.append(hkey)
         current = next(iter(aead))
-        # The lookup hash stays tied to the current secret; rotating it means re-hashing users.
-        return cls(current_id=current, aead=aead, lookup_key=_derive(secret, b"hmac user lookup"))
+        return cls(current_id=current, aead=aead, lookup_keys=tuple(lookup))
 
 
 _ring: KeyRing | None = None
@@ -76,9 +85,25 @@ def decrypt(token: str) -> str:
     return r.aead[kid].decrypt(raw[:12], raw[12:], kid.encode()).decode()
 
 
+def is_current(token: str) -> bool:
+    """Whether this ciphertext was written with the current key."""
+    return token.startswith(ring().current_id + ":")
+
+
+def reencrypt(token: str) -> str:
+    """The same plaintext under the current key (raises if no key in the ring can read it)."""
+    return encrypt(decrypt(token))
+
+
 def lookup_hash(value: str) -> str:
     """Keyed hash (HMAC-SHA256) so a LINE user id can be found without storing it in clear."""
     return hmac.new(ring().lookup_key, value.encode(), hashlib.sha256).hexdigest()
+
+
+def lookup_hashes(value: str) -> list[str]:
+    """The hash under the current secret first, then under each old secret still in the ring:
+    rows hashed before a rotation (and not yet re-hashed by `consult-bot keys reencrypt`)."""
+    return [hmac.new(k, value.encode(), hashlib.sha256).hexdigest() for k in ring().lookup_keys]
 
 
 class EncryptedText(TypeDecorator[str]):

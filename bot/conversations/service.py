@@ -14,11 +14,15 @@ from bot.db import utcnow
 
 def resident_for_line_user(session: Session, *, line_user_id: str) -> Resident:
     """Find or create the resident for a LINE user id (looked up by keyed hash, stored encrypted)."""
-    h = crypto.lookup_hash(line_user_id)
-    resident = session.scalars(select(Resident).where(Resident.user_hash == h)).one_or_none()
+    hashes = crypto.lookup_hashes(line_user_id)
+    resident = session.scalars(select(Resident).where(Resident.user_hash.in_(hashes))).first()
     if resident is None:
-        resident = Resident(user_hash=h, line_user_id=line_user_id)
+        resident = Resident(user_hash=hashes[0], line_user_id=line_user_id)
         session.add(resident)
+        session.flush()
+    elif resident.user_hash != hashes[0]:
+        # Hashed under a secret that was since rotated: move it to the current one now.
+        resident.user_hash = hashes[0]
         session.flush()
     return resident
 

@@ -203,10 +203,10 @@ def _handle_group(
     """Consultations are one-to-one: say so once, then leave. Nothing about members is stored."""
     if not chat_id or event.get("type") in ("leave", "memberLeft", "unsend"):
         return
-    key = crypto.lookup_hash(chat_id)
     already = session.scalars(
         select(OutboxMessage.id).where(
-            OutboxMessage.recipient_key == key, OutboxMessage.action.in_(("leave_group", "leave_room"))
+            OutboxMessage.recipient_key.in_(crypto.lookup_hashes(chat_id)),
+            OutboxMessage.action.in_(("leave_group", "leave_room")),
         )
     ).first()
     if already is not None:

@@ -29,8 +29,9 @@ def delete_resident_traffic(session: Session, *, resident_id: int) -> dict[str, 
     sources: list[str] = []
     if resident is not None:
         line_id = resident.line_user_id
-        keys.append(crypto.lookup_hash(line_id))
-        sources.append(crypto.lookup_hash(f"user:{line_id}"))
+        # Every key in the ring: rows hashed before a rotation must go too.
+        keys.extend(crypto.lookup_hashes(line_id))
+        sources.extend(crypto.lookup_hashes(f"user:{line_id}"))
     # Pending pushes included: nothing queued earlier (e.g. a reminder) goes out after the delete.
     outbox_match = OutboxMessage.resident_id == resident_id
     if keys:
