@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from bot import crypto
+from bot import crypto, notify
 from bot.city import load_city
 from bot.db import make_engine, make_session_factory
 from bot.settings import Settings
@@ -33,9 +33,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from bot.line import lifecycle
 
         await lifecycle.start(app)
+        listener = _start_listener(app)
         try:
             yield
         finally:
+            if listener is not None:
+                listener.stop()
             await lifecycle.stop(app)
             engine.dispose()
 
@@ -43,6 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.notify_listener = None
+    notify.install_staff_hooks(app.state.session_factory)
     app.state.city = load_city(settings.city_config)
     app.state.analyzer = None
     app.state.nlp_ready = False
@@ -71,6 +76,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_metrics(app)
     return app
+
+
+def _start_listener(app: FastAPI) -> notify.Listener | None:
+    """PostgreSQL: one LISTEN connection for this process; it wakes the workers and the SSE streams."""
+    engine = app.state.engine
+    if not notify.is_postgres(engine):
+        return None
+    signals = app.state.line_signals
+    listener = notify.Listener(
+        notify.psycopg_dsn(engine),
+        {notify.INBOX: signals.inbox.set, notify.OUTBOX: signals.outbox.wake},
+    ).start()
+    app.state.notify_listener = listener
+    if app.state.line_worker is not None:
+        app.state.line_worker.use_notifications(lambda: listener.connected)
+    return listener
 
 
 def app_from_env() -> FastAPI:

@@ -55,6 +55,7 @@ class KeyedDispatcher:
         wake_event: threading.Event,
         pool_size: int = 4,
         poll_seconds: float = 1.0,
+        safety_poll_seconds: float = 5.0,
     ) -> None:
         self.name = name
         self.find_heads = find_heads
@@ -62,6 +63,10 @@ class KeyedDispatcher:
         self.wake_event = wake_event
         self.pool_size = pool_size
         self.poll_seconds = poll_seconds
+        # While cross-process notifications flow (bot/notify.py) new work wakes us at once; the
+        # poll is then only a safety net (e.g. a lease left by a dead process running out).
+        self.safety_poll_seconds = safety_poll_seconds
+        self.notified: Callable[[], bool] = lambda: False
         self._inflight: set[str] = set()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -99,7 +104,7 @@ class KeyedDispatcher:
                 # The database may be briefly unavailable; keep polling rather than dying.
                 log.exception("%s: finding work failed", self.name)
                 self._stopping.wait(self.poll_seconds)
-            self.wake_event.wait(self.poll_seconds)
+            self.wake_event.wait(self.safety_poll_seconds if self.notified() else self.poll_seconds)
 
     def _run(self, key: str, row_id: int) -> None:
         try:
@@ -178,6 +183,7 @@ class LineWorker:
         outbox_backoff: tuple[float, float] = (0.5, 300.0),
         tick_seconds: float = 10.0,
         show_loading: bool = True,
+        safety_poll_seconds: float = 5.0,
     ) -> None:
         self.session_factory = session_factory
         self.engine = engine
@@ -198,6 +204,7 @@ class LineWorker:
             run_one=self.process_inbox_row,
             wake_event=inbox_signal,
             pool_size=pool_size,
+            safety_poll_seconds=safety_poll_seconds,
         )
         self.outbox = KeyedDispatcher(
             "outbox",
@@ -206,6 +213,7 @@ class LineWorker:
             wake_event=outbox_signal.event,
             pool_size=pool_size,
             poll_seconds=0.5,
+            safety_poll_seconds=safety_poll_seconds,
         )
         self._next_retention = utcnow()  # the first tick after a start runs it
         self._stopping = threading.Event()
@@ -215,6 +223,11 @@ class LineWorker:
         self.inbox.start()
         self.outbox.start()
         self._ticker.start()
+
+    def use_notifications(self, connected: Callable[[], bool]) -> None:
+        """Poll slowly while `connected()`: NOTIFY wakes the dispatchers when work arrives."""
+        self.inbox.notified = connected
+        self.outbox.notified = connected
 
     def stop(self) -> None:
         self._stopping.set()

@@ -24,6 +24,7 @@ from bot.conversations.models import Resident
 from bot.db import utcnow
 from bot.line.models import OutboxMessage
 from bot.messages import Outbound
+from bot.notify import OUTBOX, notify
 
 log = logging.getLogger(__name__)
 
@@ -176,8 +177,10 @@ def enqueue(
         session.add(row)
         rows.append(row)
     session.flush()
-    if signal is not None and not blocked:
-        signal.wake_after_commit(session)
+    if not blocked:
+        notify(session, OUTBOX)  # other processes' senders wake on commit (PostgreSQL)
+        if signal is not None:
+            signal.wake_after_commit(session)
     return rows
 
 

@@ -26,6 +26,7 @@ from bot.db import utcnow
 from bot.line.gate import WriteGate
 from bot.line.inbound import redact_for_storage, source_id
 from bot.line.models import InboxEvent
+from bot.notify import INBOX, notify
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ def store(engine: Engine, gate: WriteGate, rows: list[dict[str, Any]]) -> None:
         return
     with gate(urgent=True), engine.begin() as conn:
         conn.execute(_INSERT[engine.dialect.name], rows)
+        notify(conn, INBOX)  # delivered on commit: every process's inbox workers wake
 
 
 def accept(app: FastAPI, body: bytes, signature: str | None) -> int:

@@ -6,6 +6,7 @@ Every POST carries the CSRF token tied to the session; every case view and expor
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 from datetime import timedelta
@@ -21,7 +22,7 @@ from sse_starlette.sse import EventSourceResponse
 from bot.conversations import service as conversations
 from bot.conversations.models import ConversationEvent
 from bot.db import SessionDep, utcnow
-from handoff import accounts, agencies, exports, service, stats
+from handoff import accounts, agencies, exports, ratelimit, service, stats
 from handoff.api import event_text
 from handoff.auth import (
     LOGIN_CSRF_COOKIE,
@@ -58,6 +59,10 @@ from nlp.taxonomy import CATEGORIES, SUBCATEGORIES
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
 SSE_POLL_SECONDS = 1.0
+# With PostgreSQL notifications a stream waits for a change; this look is only a safety net.
+SSE_SAFETY_SECONDS = 30.0
+# Notified streams look at most this often: a burst of webhooks costs less than polling.
+SSE_COALESCE_SECONDS = 1.0
 REPLY_DEDUP_SECONDS = 10
 
 NOTICES = {
@@ -118,6 +123,12 @@ ERROR_TEXT = {
 
 
 def error_text(exc: Exception) -> str:
+    if isinstance(exc, service.SheetChanged):
+        return (
+            f"あなたが開いたあとに、他の人がシートを保存しました（開いたのは第{exc.base}版、"
+            f"いまは第{exc.current}版）。あなたの変更は保存していません。"
+            "最新の内容を確かめてから、もう一度入力してください。"
+        )
     if isinstance(exc, service.CaseConflict):
         msg = str(exc)
         if "another" in msg:
@@ -186,14 +197,19 @@ def canned_replies(session: Session) -> list[CannedReply]:
 # --- login / logout --------------------------------------------------------------------------
 
 
+def _login_form(request: Request, *, error: str = "", status_code: int = 200) -> HTMLResponse:
+    token = secrets.token_urlsafe(24)
+    ctx = {"login_csrf": token} | ({"error": error} if error else {})
+    response = render(request, "login.html", ctx, status_code=status_code)
+    set_cookie(request, response, LOGIN_CSRF_COOKIE, token, max_age=3600)
+    return response
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, session: SessionDep):
     if read_web_session(request, session) is not None:
         return RedirectResponse("/staff/", status_code=303)
-    token = secrets.token_urlsafe(24)
-    response = render(request, "login.html", {"login_csrf": token})
-    set_cookie(request, response, LOGIN_CSRF_COOKIE, token, max_age=3600)
-    return response
+    return _login_form(request)
 
 
 @router.post("/login")
@@ -207,21 +223,36 @@ def login(
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not secrets.compare_digest(cookie, login_csrf):
         return back("/staff/login", err="画面の有効期限が切れました。もう一度ログインしてください。")
-    user, why = accounts.authenticate(session, username=username, password=password)
-    if user is None:
-        service.audit(
-            session, action="login_failed", detail={"via": "ui", "username": username[:64], "reason": why}
+    outcome = ratelimit.attempt_login(
+        session,
+        limiter=ratelimit.limiter_for(request.app),
+        client_ip=request.client.host if request.client else None,
+        username=username,
+        password=password,
+        via="ui",
+    )
+    if outcome.reason == ratelimit.RATE_LIMITED:
+        minutes = max(1, -(-(outcome.retry_after or 60) // 60))
+        response = _login_form(
+            request,
+            error=(
+                "ログインの失敗が続いたため、この端末からのログインをしばらくお休みしています。"
+                f"{minutes}分ほどたってから、もう一度お試しください。"
+            ),
+            status_code=429,
         )
-        session.commit()
+        response.headers["Retry-After"] = str(outcome.retry_after)
+        return response
+    if outcome.user is None:
         message = {
             "locked": "ログインの失敗が続いたため、ロックしています。15分ほどしてからお試しください。",
             "inactive": "このアカウントは使えません。管理者にお問い合わせください。",
-        }.get(why, "ユーザー名またはパスワードが違います。")
+        }.get(outcome.reason, "ユーザー名またはパスワードが違います。")
         return back("/staff/login", err=message)
-    service.audit(session, action="login", staff_id=user.id, detail={"via": "ui"})
-    session.commit()
     response = RedirectResponse("/staff/", status_code=303)
-    set_cookie(request, response, SESSION_COOKIE, make_session_cookie(request, user), SESSION_TTL_SECONDS)
+    set_cookie(
+        request, response, SESSION_COOKIE, make_session_cookie(request, outcome.user), SESSION_TTL_SECONDS
+    )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/staff")
     return response
 
@@ -307,7 +338,7 @@ def queue_rows(
 def queue_signature(session_factory, user_id: int) -> dict[str, Any]:
     """A cheap fingerprint of what the queue shows; the SSE stream sends it when it changes.
 
-    Polling the database (not an in-process signal) works across processes and workers.
+    Read from the database (not from in-process state), so it is right in every process.
     """
     with session_factory() as session:
         user = session.get(StaffUser, user_id)
@@ -361,19 +392,38 @@ def _sse_user(request: Request) -> int:
 
 
 def _stream(request: Request, compute, event_name: str):
+    """Send `compute()` whenever it changes. On PostgreSQL the stream sleeps until this process's
+    LISTEN connection hears that a case or a message changed in any process (bot/notify.py), then
+    looks again — at most once per SSE_COALESCE_SECONDS, so a busy webhook costs no more than polling.
+    Without notifications (SQLite, or the LISTEN connection is down) it polls every SSE_POLL_SECONDS."""
+    listener = getattr(request.app.state, "notify_listener", None)
+
     async def gen():
         last = None
-        while True:
-            if await request.is_disconnected():
-                break
-            current = await run_in_threadpool(compute)
-            if current.get("gone"):
-                yield {"event": "gone", "data": "{}"}
-                break
-            if current != last:
-                last = current
-                yield {"event": event_name, "data": json.dumps(current)}
-            await asyncio.sleep(SSE_POLL_SECONDS)
+        loop = asyncio.get_running_loop()
+        with contextlib.ExitStack() as stack:
+            changed = stack.enter_context(listener.staff.subscribe()) if listener is not None else None
+            while True:
+                if await request.is_disconnected():
+                    break
+                if changed is not None:
+                    changed.clear()  # before looking: a change committed from now on wakes us again
+                looked_at = loop.time()
+                current = await run_in_threadpool(compute)
+                if current.get("gone"):
+                    yield {"event": "gone", "data": "{}"}
+                    break
+                if current != last:
+                    last = current
+                    yield {"event": event_name, "data": json.dumps(current)}
+                if changed is None:
+                    await asyncio.sleep(SSE_POLL_SECONDS)
+                    continue
+                # The listener also wakes us when it connects or drops (then we poll meanwhile).
+                wait = SSE_SAFETY_SECONDS if listener.connected else SSE_POLL_SECONDS
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), wait)
+                await asyncio.sleep(max(0.0, looked_at + SSE_COALESCE_SECONDS - loop.time()))
 
     return EventSourceResponse(gen(), ping=15, headers={"Cache-Control": "no-store"})
 
@@ -449,6 +499,8 @@ def case_context(session: Session, case: Case, user: StaffUser) -> dict[str, Any
         "can_release": case.status == IN_PROGRESS and (owner_ok or user.has_role(ROLE_SUPERVISOR)),
         "can_close": case.is_open and (owner_ok or user.has_role(ROLE_SUPERVISOR)),
         "can_transfer": case.is_open and user.has_role(ROLE_SUPERVISOR),
+        # One key per rendered reply form: posting the same form twice sends once.
+        "form_key": secrets.token_urlsafe(24),
         "now": utcnow(),
     }
 
@@ -532,6 +584,8 @@ def _act(session: Session, case_id: int, fn, ok: str) -> RedirectResponse:
         session.rollback()
         if isinstance(exc, service.CaseNotFound):
             raise HTTPException(404, "ケースが見つかりません。") from None
+        if isinstance(exc, service.DuplicateSubmission):
+            return back(url, ok="duplicate")
         return back(url, err=error_text(exc))
     return back(url, ok=ok)
 
@@ -626,20 +680,23 @@ def reply(
     ws: WebSessionDep,
     text: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
+    form_key: Annotated[str, Form()] = "",
 ):
     check_csrf(ws, csrf_token)
     notifier = notifier_of(request)
     case = _page_errors(lambda: _load_for(session, case_id, ws.user))
     if not text.strip():
         return back(f"/staff/cases/{case_id}", err="メッセージが空です。")
-    if _is_duplicate_reply(session, case, ws.user.id, text):
+    # Without a key (a page from before keys existed) the best we can do is compare texts.
+    if not form_key and _is_duplicate_reply(session, case, ws.user.id, text):
         return back(f"/staff/cases/{case_id}", ok="duplicate")
-    return _act(
-        session,
-        case_id,
-        lambda: service.staff_reply(session, case_id=case_id, staff=ws.user, text=text, notifier=notifier),
-        "sent",
-    )
+
+    def _reply() -> None:
+        if form_key:
+            service.record_submission(session, key=form_key[:64], staff=ws.user, case_id=case_id)
+        service.staff_reply(session, case_id=case_id, staff=ws.user, text=text, notifier=notifier)
+
+    return _act(session, case_id, _reply, "sent")
 
 
 @router.post("/cases/{case_id}/notes")

@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 from bot.conversations import service as conversations
 from bot.conversations.models import Conversation
 from bot.line.models import InboxEvent, OutboxMessage
-from handoff.models import Case
 from tests.support import events as ev
 from tests.support.fixtures import AppProcess, ensure_schema, make_app, make_settings, process_env
 
@@ -169,45 +168,4 @@ def test_kill_during_a_burst_every_acknowledged_event_answered_once(db_url, fake
     assert len(accepted) - len(rows) == len(twice) <= 4  # the outbox pool size: sends in flight
 
 
-@pytest.mark.postgres
-def test_staff_live_updates_see_cases_from_another_process(postgres_url, fake_line, tmp_path):
-    """The staff SSE stream of process B shows a case that process A created (it polls the
-    shared database, so no in-process signal is needed)."""
-    import json
-    import re
-
-    from handoff import accounts
-
-    ensure_schema(postgres_url)
-    a = make_app(make_settings(postgres_url, fake_line, tmp_path / "var"))  # "process A": writes only
-    with a.state.session_factory() as s:
-        accounts.create_staff(s, username="live", password="correct horse battery 9", role="staff")
-        s.commit()
-    b = AppProcess(process_env(postgres_url, tmp_path / "var", fake_line), log_path=tmp_path / "b.log")
-    try:
-        b.wait_ready()
-        with httpx.Client(base_url=b.base_url, timeout=10, follow_redirects=True) as client:
-            page = client.get("/staff/login")
-            token = re.search(r'name="login_csrf" value="([^"]+)"', page.text).group(1)
-            r = client.post(
-                "/staff/login",
-                data={"username": "live", "password": "correct horse battery 9", "login_csrf": token},
-            )
-            assert r.status_code == 200 and "/staff/" in str(r.url)
-            seen: list[dict] = []
-            with client.stream("GET", "/staff/events", timeout=httpx.Timeout(10, read=15)) as stream:
-                event = None
-                for line in stream.iter_lines():
-                    if line.startswith("event:"):
-                        event = line.split(":", 1)[1].strip()
-                    elif line.startswith("data:") and event == "queue":
-                        seen.append(json.loads(line.split(":", 1)[1]))
-                        if len(seen) == 1:
-                            with a.state.session_factory() as s:  # process A hands a case off
-                                s.add(Case(status="waiting", priority="urgent", categories=["poverty"]))
-                                s.commit()
-                        else:
-                            break
-        assert len(seen) == 2 and seen[0] != seen[1], seen
-    finally:
-        b.kill()
+# Staff live updates (SSE) across processes: tests/hardening/test_notify.py.

@@ -24,22 +24,26 @@ from tests.support.fixtures import REPO_ROOT, ensure_schema, free_port, make_app
 CONSULT_BOT = Path(sys.executable).with_name("consult-bot")
 
 
-def _env(db_url: str, var_dir: Path, fake_line, **extra: str) -> dict[str, str]:
+def inherited_env() -> dict[str, str]:
     ours = ("LINE_", "CONSULT_", "DATABASE_")  # the caller's own settings must not leak in
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
+    return {k: v for k, v in os.environ.items() if not k.startswith(ours)}
+
+
+def console_env(db_url: str, var_dir: Path, fake_line, **extra: str) -> dict[str, str]:
     env = process_env(db_url, var_dir, fake_line, CONSULT_LOAD_NLP="true", **extra)
     env.pop("CONSULT_TEST_FAST_RETRIES")
-    return {**inherited, **env}
+    return {**inherited_env(), **env}
 
 
 class Console:
-    """One `consult-bot …` process (own process group, so its children go with it)."""
+    """One `consult-bot …` process (own process group, so its children go with it); `argv` is the
+    command line after `consult-bot`, or a whole command line when it starts with the interpreter."""
 
     def __init__(self, args: list[str], env: dict[str, str], log_path: Path) -> None:
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [str(CONSULT_BOT), *args],
+            args if args[0] == sys.executable else [str(CONSULT_BOT), *args],
             env=env,
             cwd=REPO_ROOT,
             stdout=self._log,
@@ -61,7 +65,7 @@ class Console:
         self._log.close()
 
 
-def _wait_healthy(base_url: str, proc: Console, timeout: float = 120) -> None:
+def wait_healthy(base_url: str, proc: Console, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert proc.proc.poll() is None, proc.log()
@@ -88,7 +92,7 @@ def _children(pid: int) -> list[int]:
 
 
 def test_serve_workers_refuses_sqlite(tmp_path):
-    env = _env(f"sqlite:///{tmp_path / 'x.db'}", tmp_path / "var", None)
+    env = console_env(f"sqlite:///{tmp_path / 'x.db'}", tmp_path / "var", None)
     done = subprocess.run(
         [str(CONSULT_BOT), "serve", "--workers", "2", "--port", str(free_port())],
         env=env,
@@ -108,7 +112,7 @@ def test_serve_workers_share_the_work_in_order(shape, postgres_url, fake_line, t
     ensure_schema(postgres_url)
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    env = _env(postgres_url, tmp_path / "var", fake_line)
+    env = console_env(postgres_url, tmp_path / "var", fake_line)
     procs: list[Console] = []
     web_workers = 3 if shape == "serve --workers 3" else 2
     args = ["serve", "--port", str(port), "--workers", str(web_workers)]
@@ -119,7 +123,7 @@ def test_serve_workers_share_the_work_in_order(shape, postgres_url, fake_line, t
     users = [ev.new_user_id() for _ in range(5)]
     rounds = 6
     try:
-        _wait_healthy(base_url, procs[0])
+        wait_healthy(base_url, procs[0])
         assert len(_children(procs[0].proc.pid)) >= web_workers, "one web process per worker"
         if "+ worker" in shape:
             # The web processes store events but must not process them.
