@@ -20,6 +20,7 @@ writing meets the kana spellings of the patterns):
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -129,7 +130,7 @@ _LEXICON: list[tuple[str, str]] = [
     (SUICIDE, "自殺|自死|自害|命を(?:絶|断|終わら)|自ら命|いのちを(?:絶|断)|自分で命"),
     (
         SUICIDE,
-        "首(?:を)?(?:吊|つ)(?:る|り|っ|ろ)|首吊り|首つり|(?:縄|なわ|ロープ)(?:を|が)?(?:買|用意|準備|かけ|結|見つか|隠)",
+        "首(?:を)?(?:吊|つ)(?:る|り|っ|ろ)|首吊り|首つり|(?:縄|なわ|ロープ)(?:を|が)?(?:買|か[っいうお]|用意|準備|かけ|結|見つか|隠)",
     ),
     (
         SUICIDE,
@@ -702,6 +703,31 @@ _COMPILED = tuple(
     for convert in (lambda s: s, to_hiragana)
 )
 
+# LINE writers split one phrase over several short lines (くすり / ためてある, ろーぷ / かった);
+# normalising turned those line breaks into "。". Runs of such short fragments are read once
+# more joined up. Only short pieces are joined, so two real sentences never make a phrase.
+_FRAGMENT_CHARS = 10
+
+
+def _joined_fragments(view: str) -> str:
+    pieces = view.split("。")
+    out = pieces[0]
+    for prev, piece in itertools.pairwise(pieces):
+        short = 0 < len(prev) <= _FRAGMENT_CHARS and 0 < len(piece) <= _FRAGMENT_CHARS
+        out += piece if short else "。" + piece
+    return out
+
+
+def _views(
+    text: str,
+) -> list[tuple[str, tuple[re.Pattern[str], list[tuple[str, re.Pattern[str]]]], re.Pattern[str]]]:
+    """(view, (trap pattern, lexicon), negation pattern) for each way the lexicon reads `text`."""
+    views = list(risk_views(text))
+    joined = _joined_fragments(views[0])
+    if joined != views[0]:
+        views += [joined, to_hiragana(joined)]
+    return [(view, _COMPILED[i % 2], _NEGATIONS[i % 2]) for i, view in enumerate(views)]
+
 
 def _blank(match: re.Match[str]) -> str:
     return "＿" * (match.end() - match.start())
@@ -712,7 +738,7 @@ def find_risks(text: str) -> list[RiskHit]:
     hits: dict[tuple[str, int], RiskHit] = {}
     views = risk_views(text)
     resolved = bool(_RESOLVED.search(views[0]))
-    for view, (trap_re, lexicon), negation_re in zip(views, _COMPILED, _NEGATIONS, strict=True):
+    for view, (trap_re, lexicon), negation_re in _views(text):
         view = trap_re.sub(_blank, view)
         for flag, pattern in lexicon:
             for match in pattern.finditer(view):
@@ -792,9 +818,8 @@ def hint_roots(text: str) -> list[str]:
     that are not negated right after (死にたいとは思っていない) or told as the past when the
     message says it is over (以前は…今は落ち着いて)."""
     found: list[str] = []
-    views = risk_views(text)
-    resolved = bool(_RESOLVED.search(views[0]))
-    for view, (trap_re, _lexicon), negation_re in zip(views, _COMPILED, _NEGATIONS, strict=True):
+    resolved = bool(_RESOLVED.search(risk_views(text)[0]))
+    for view, (trap_re, _lexicon), negation_re in _views(text):
         view = _ROOT_NEIGHBOURS.sub(_blank, trap_re.sub(_blank, view))
         for match in _ROOTS.finditer(view):
             if (resolved and _told_as_past(view, match.start())) or _negated_in_clause(
@@ -819,9 +844,8 @@ def discarded_flags(text: str, *, idioms: bool = True) -> set[str]:
     must not bring such a flag back."""
     found: set[str] = set()
     kept = set(detect(text))
-    views = risk_views(text)
-    resolved = bool(_RESOLVED.search(views[0]))
-    for view, (trap_re, lexicon), negation_re in zip(views, _COMPILED, _NEGATIONS, strict=True):
+    resolved = bool(_RESOLVED.search(risk_views(text)[0]))
+    for view, (trap_re, lexicon), negation_re in _views(text):
         blanked = trap_re.sub(_blank, view)
         for flag, pattern in lexicon:
             if flag in kept:

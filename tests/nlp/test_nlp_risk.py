@@ -82,6 +82,10 @@ POSITIVE = [
     ("赤ちゃんが熱40度でぐったりしてる", M),
     ("子どもがボタン電池を飲んだかもしれない", M),
     ("けいれんが止まらない", M),
+    # one phrase split over short LINE lines, and kana
+    ("くすり\nためてある", S),
+    ("ろーぷ\nかった\nまだつかってない", S),
+    ("ろーぷかった", S),
 ]
 
 NEGATIVE = [
@@ -120,6 +124,9 @@ NEGATIVE = [
     "DV防止の講演会に行きたい",
     "自殺予防週間のポスターを作りたい",
     "名前につけられた漢字の意味",
+    # joining short lines must not join two real sentences into a phrase
+    "縄跳びのロープを新しくしたいです。買った服が小さくなったので交換したいです",
+    "ロープワーク教室\nかいさいしてますか",
     "",
 ]
 
