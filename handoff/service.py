@@ -7,13 +7,14 @@ the consent and the audit row (or a staff reply, its push and its audit row) lan
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.conversations import service as conversations
+from bot.conversations.models import Conversation
 from bot.db import utcnow
 from bot.messages import Outbound, Sender
 from handoff.models import (
@@ -64,6 +65,19 @@ class CaseConflict(HandoffError):
 
 class Forbidden(HandoffError):
     pass
+
+
+class SheetChanged(CaseConflict):
+    """Someone saved the sheet after this editor opened it: their save would silently undo it."""
+
+    def __init__(self, *, base: int, current: int) -> None:
+        super().__init__(f"the sheet changed since you opened it (revision {base}, now {current})")
+        self.base = base
+        self.current = current
+
+
+class DuplicateSubmission(HandoffError):
+    """The same staff form (same idempotency key) was already carried out."""
 
 
 # --- audit -------------------------------------------------------------------------------------
@@ -371,6 +385,64 @@ def queue_order():
     return [urgent_first, Case.waiting_since, Case.id]
 
 
+def _lock_conversation_of(session: Session, *, case_id: int) -> None:
+    """Lock the case's conversation before the case: the dialogue engine locks the conversation
+    and then the case (a handoff update), so taking them in the other order — the case, then the
+    conversation when a staff action logs its event — could deadlock with the resident's next
+    message or their 削除 on PostgreSQL. (SQLite ignores FOR UPDATE; its writes are serial.)"""
+    conversation_id = session.scalar(select(Case.conversation_id).where(Case.id == case_id))
+    if conversation_id is not None:
+        session.execute(select(Conversation.id).where(Conversation.id == conversation_id).with_for_update())
+
+
+def _locked_case(session: Session, *, case_id: int) -> Case:
+    """The case, read after taking its row lock (a no-op UPDATE: a row lock on PostgreSQL, the
+    write lock on SQLite). Two staff actions on one case — or a staff action and the resident's
+    deletion — then run one after the other, and each checks the state the other left, not the
+    state it read before (a reply from someone the case was just transferred away from, a reply
+    after the close message, a push to a resident who has just withdrawn)."""
+    if not 1 <= case_id <= MAX_ID:
+        raise CaseNotFound(case_id)
+    _lock_conversation_of(session, case_id=case_id)
+    session.execute(
+        update(Case)
+        .where(Case.id == case_id)
+        .values(updated_at=Case.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    case = session.get(Case, case_id, populate_existing=True)
+    if case is None:
+        raise CaseNotFound(case_id)
+    return case
+
+
+FORM_KEY_DAYS = 2
+
+
+def record_submission(session: Session, *, key: str, staff: StaffUser, case_id: int) -> None:
+    """Remember a staff form's idempotency key; DuplicateSubmission if it was already used.
+
+    Call it first in the unit of work: the unique key makes a concurrent twin wait for this
+    transaction and then fail, so only one of them goes on to message the resident. After the
+    error the session must be rolled back (the caller's error path does that).
+    """
+    from sqlalchemy.exc import IntegrityError
+
+    from handoff.models import FormSubmission
+
+    if not key or len(key) > 64:
+        raise ValueError("bad form key")
+    now = utcnow()
+    session.execute(
+        delete(FormSubmission).where(FormSubmission.created_at < now - timedelta(days=FORM_KEY_DAYS))
+    )
+    session.add(FormSubmission(key=key, staff_id=staff.id, case_id=case_id, created_at=now))
+    try:
+        session.flush()
+    except IntegrityError:
+        raise DuplicateSubmission(key) from None
+
+
 def view_case(session: Session, *, case_id: int, staff: StaffUser, via: str = "ui") -> Case:
     """Load a case for a staff member, checking the role rules and writing the audit row."""
     case = get_case(session, case_id=case_id)
@@ -402,6 +474,7 @@ def claim(session: Session, *, case_id: int, staff: StaffUser, via: str = "ui") 
     """
     if not 1 <= case_id <= MAX_ID:
         raise CaseNotFound(case_id)
+    _lock_conversation_of(session, case_id=case_id)
     now = utcnow()
     result = session.execute(
         update(Case)
@@ -460,7 +533,7 @@ def staff_reply(
         raise ValueError("empty message")
     if len(text) > 5000:
         raise ValueError("a LINE text message holds at most 5000 characters")
-    case = get_case(session, case_id=case_id)
+    case = _locked_case(session, case_id=case_id)
     _require_owner(staff, case, allow_supervisor=False)
     if case.status != IN_PROGRESS:
         raise CaseConflict(f"case is {case.status}")
@@ -502,7 +575,7 @@ def _return_to_bot(
 
 def release(session: Session, *, case_id: int, staff: StaffUser, notifier: ResidentNotifier) -> Case:
     """Give the case back to the queue; the resident hears a short note and the bot answers again."""
-    case = get_case(session, case_id=case_id)
+    case = _locked_case(session, case_id=case_id)
     _require_owner(staff, case)
     if case.status != IN_PROGRESS:
         raise CaseConflict(f"case is {case.status}")
@@ -523,7 +596,7 @@ def transfer(session: Session, *, case_id: int, staff: StaffUser, to_staff_id: i
     """A supervisor hands the case to another staff member."""
     if not staff.has_role(ROLE_SUPERVISOR):
         raise Forbidden("only supervisors can transfer cases")
-    case = get_case(session, case_id=case_id)
+    case = _locked_case(session, case_id=case_id)
     if not case.is_open:
         raise CaseConflict(f"case is {case.status}")
     target = session.get(StaffUser, to_staff_id)
@@ -554,7 +627,7 @@ def close(
     """End the case with a 相談結果・方針; つなぎ済 when it was connected to another agency."""
     if outcome not in OUTCOME_LABELS:
         raise ValueError(f"unknown outcome {outcome!r}")
-    case = get_case(session, case_id=case_id)
+    case = _locked_case(session, case_id=case_id)
     _require_owner(staff, case)
     if not case.is_open:
         if case.outcome == outcome:
@@ -584,7 +657,7 @@ def revise_sheet(
     session: Session, *, case_id: int, staff: StaffUser, sheet: SheetDraft, base_revision: int | None = None
 ) -> ReferralSheet:
     """Save staff edits as a new revision. `base_revision` guards against overwriting a newer edit."""
-    case = get_case(session, case_id=case_id)
+    case = _locked_case(session, case_id=case_id)
     _require_owner(staff, case)
     current = latest_sheet_row(session, case_id=case_id)
     # Consent is a fact recorded from the resident, never something staff edit.
@@ -594,7 +667,7 @@ def revise_sheet(
     if current is not None and current.content == _sheet_json(sheet):
         return current  # nothing changed (or the same form arrived twice): no new revision
     if base_revision is not None and current is not None and current.revision != base_revision:
-        raise CaseConflict("the sheet changed since you opened it")
+        raise SheetChanged(base=base_revision, current=current.revision)
     _apply_sheet_facts(case, sheet)
     case.updated_at = utcnow()
     rev = _add_revision(session, case_id=case_id, sheet=sheet, author="staff", staff_id=staff.id)
@@ -603,7 +676,7 @@ def revise_sheet(
 
 
 def add_note(session: Session, *, case_id: int, staff: StaffUser, text: str) -> Note:
-    case = get_case(session, case_id=case_id)
+    case = _locked_case(session, case_id=case_id)
     if not can_view(staff, case):
         raise Forbidden("another staff member owns this case")
     if case.status == WITHDRAWN:
@@ -632,8 +705,6 @@ def purge_expired(session: Session, *, now: datetime, retention_days_closed: int
     Sheets, notes and phone numbers go; the case row with its category ids and dates stays for
     the yearly statistics. Returns how many cases were emptied. For the periodic job.
     """
-    from datetime import timedelta
-
     cutoff = now - timedelta(days=retention_days_closed)
     ids = list(
         session.scalars(

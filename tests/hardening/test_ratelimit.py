@@ -3,7 +3,6 @@ databases: the window is in the database, so two app instances (two processes) s
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from handoff import accounts, ratelimit
 from handoff.models import AuditEvent, LoginFailure
 from tests.hardening.hardening_support import raw_text
 from tests.support.fixtures import make_app, make_settings
+from tests.support.staff_web import post_login
 
 PASSWORD = "correct horse battery 9"
 LIMIT = 5
@@ -46,17 +46,6 @@ def _client(app, ip: str) -> TestClient:
     return TestClient(app, client=(ip, 40000))
 
 
-def ui_login(client: TestClient, username: str, password: str):
-    client.cookies.clear()
-    page = client.get("/staff/login")
-    token = re.search(r'name="login_csrf" value="([^"]+)"', page.text).group(1)
-    return client.post(
-        "/staff/login",
-        data={"username": username, "password": password, "login_csrf": token},
-        follow_redirects=False,
-    )
-
-
 def api_login(client: TestClient, username: str, password: str):
     return client.post("/api/auth/token", data={"username": username, "password": password})
 
@@ -73,7 +62,7 @@ def refused_as_wrong(route: str, r) -> bool:
     return r.status_code == 401
 
 
-LOGIN = {"ui": ui_login, "api": api_login}
+LOGIN = {"ui": post_login, "api": api_login}
 
 
 def _admin(app) -> None:
@@ -137,7 +126,7 @@ def test_the_window_holds_across_processes(line_app, line_settings):
         assert refused_as_wrong("api", api_login(clients[i % 2], f"user{i}", "nope-nope-nope"))
     for client in clients:
         assert api_login(client, "boss", PASSWORD).status_code == 429
-        assert ui_login(client, "boss", PASSWORD).status_code == 429
+        assert post_login(client, "boss", PASSWORD).status_code == 429
     assert ok("api", api_login(_client(second, NEIGHBOUR), "boss", PASSWORD))
 
 

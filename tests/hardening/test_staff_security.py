@@ -4,14 +4,13 @@ parsing, and sessions/tokens signed too long ago are refused."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import func, select
 
 from handoff import accounts
 from handoff.models import AuditEvent, Case, Note
 from tests.support import events as ev
+from tests.support.staff_web import sign_in
 
 PASSWORD = "correct horse battery 9"
 # Plausible values for every form field any staff form takes, so that only the CSRF token is wrong.
@@ -32,15 +31,7 @@ FORM = {
 
 
 def _login(client, username: str) -> None:
-    client.cookies.clear()
-    page = client.get("/staff/login")
-    token = re.search(r'name="login_csrf" value="([^"]+)"', page.text).group(1)
-    r = client.post(
-        "/staff/login",
-        data={"username": username, "password": PASSWORD, "login_csrf": token},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303 and r.headers["location"] == "/staff/", r.text[:300]
+    sign_in(client, username, PASSWORD)
 
 
 def _all_routes(routes):
