@@ -56,10 +56,14 @@ class LoginRateLimiter:
         frees_at = times[len(times) - self.max_failures] + self.window
         return max(1, math.ceil((frees_at - now).total_seconds()))
 
+    def purge(self, session: Session) -> None:
+        """Forget failures older than the window (they no longer count; the hashes are personal)."""
+        session.execute(delete(LoginFailure).where(LoginFailure.at <= self.clock() - self.window))
+
     def record_failure(self, session: Session, *, client_ip: str | None) -> bool:
         """Count a failed login (and purge expired rows). True when this failure starts a block."""
         now = self.clock()
-        session.execute(delete(LoginFailure).where(LoginFailure.at <= now - self.window))
+        self.purge(session)
         key = self._key(client_ip)
         session.add(LoginFailure(ip_hash=key, at=now))
         session.flush()
@@ -125,5 +129,6 @@ def attempt_login(
         session.commit()
         return LoginOutcome(None, why)
     service.audit(session, action="login", staff_id=user.id, detail={"via": via})
+    limiter.purge(session)
     session.commit()
     return LoginOutcome(user, "ok")
