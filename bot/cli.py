@@ -94,9 +94,20 @@ def _print_first_admin(settings) -> None:
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    nice: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=19,
+            help="Lower this process's CPU priority (e.g. 10) so web processes on the same machine"
+            " answer LINE first during a burst",
+        ),
+    ] = 0,
+) -> None:
     """Process the LINE inbox and send the outbox without serving HTTP (extra processes on PostgreSQL)."""
     import asyncio
+    import os
     import signal
 
     from bot.main import create_app
@@ -107,6 +118,8 @@ def worker() -> None:
     if settings.effective_database_url.startswith("sqlite"):
         typer.echo("SQLite allows one process: `serve` already runs the workers.", err=True)
         raise typer.Exit(2)
+    if nice:
+        os.nice(nice)  # the whole process: only background work runs here
     web_app = create_app(settings)
 
     async def run() -> None:

@@ -19,6 +19,7 @@ even a send repeated after a crash is delivered once.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 import uuid
@@ -117,8 +118,17 @@ class KeyedDispatcher:
             self.wake_event.set()
 
 
-def _heads(session: Session, model, key_col, busy: set[str], limit: int) -> list[tuple[str, int]]:
-    """The oldest pending row of each key, if its lease/back-off has run out and the key is not busy."""
+def _heads(
+    session: Session, model, key_col, busy: set[str], limit: int, *, spread: bool = False
+) -> list[tuple[str, int]]:
+    """The oldest pending row of each key, if its lease/back-off has run out and the key is not busy.
+
+    With `spread` (PostgreSQL, several processes) heads that another transaction holds right now
+    are skipped (SKIP LOCKED: a step in progress in another process), and the choice is spread over
+    twice as many candidates, so processes asking at the same moment rarely pick the same heads —
+    losing that race costs a wasted round trip and, before this, made the loser spin until the
+    winner committed. Order within a key is unaffected: only heads are ever candidates.
+    """
     now = utcnow()
     head_ids = (
         select(func.min(model.id).label("id")).where(model.status == "pending").group_by(key_col).subquery()
@@ -128,26 +138,34 @@ def _heads(session: Session, model, key_col, busy: set[str], limit: int) -> list
         .join(head_ids, model.id == head_ids.c.id)
         .where(or_(model.locked_until.is_(None), model.locked_until < now))
         .order_by(model.id)
-        .limit(limit + len(busy))
+        .limit(limit * (2 if spread else 1) + len(busy))
     )
-    return [(k, i) for k, i in session.execute(stmt) if k not in busy][:limit]
+    if spread:
+        stmt = stmt.with_for_update(skip_locked=True, of=model)
+    found = [(k, i) for k, i in session.execute(stmt) if k not in busy]
+    session.rollback()  # a peek: release the row locks at once
+    if spread and len(found) > limit:
+        found = sorted(random.sample(found, limit), key=lambda head: head[1])
+    return found[:limit]
 
 
-def _claim(session: Session, model, row_id: int, lease: timedelta) -> str | None:
-    """Compare-and-set: take the row if it is still pending and free. Returns our claim token."""
+def _claim(session: Session, model, row_id: int, lease: timedelta):
+    """Compare-and-set: take the row if it is still pending and free. Returns the row (with our
+    claim token), or None; one round trip (UPDATE … RETURNING) plus the commit."""
     now = utcnow()
-    token = str(uuid.uuid4())
-    result = session.execute(
+    row = session.scalars(
         update(model)
         .where(
             model.id == row_id,
             model.status == "pending",
             or_(model.locked_until.is_(None), model.locked_until < now),
         )
-        .values(locked_until=now + lease, claim_token=token, attempts=model.attempts + 1)
-    )
+        .values(locked_until=now + lease, claim_token=str(uuid.uuid4()), attempts=model.attempts + 1)
+        .returning(model),
+        execution_options={"synchronize_session": False},
+    ).one_or_none()
     session.commit()
-    return token if result.rowcount == 1 else None
+    return row
 
 
 def _lock_pending(session: Session, row_id: int) -> InboxEvent | None:
@@ -240,7 +258,9 @@ class LineWorker:
 
     def _inbox_heads(self, busy: set[str], limit: int) -> list[tuple[str, int]]:
         with self.session_factory() as session:
-            return _heads(session, InboxEvent, InboxEvent.source_key, busy, limit)
+            return _heads(
+                session, InboxEvent, InboxEvent.source_key, busy, limit, spread=not self.gate.single_writer
+            )
 
     def process_inbox_row(self, row_id: int) -> None:
         self.priority.admit()
@@ -252,8 +272,9 @@ class LineWorker:
 
     def _process_inbox_row(self, row_id: int) -> None:
         try:
-            # Before the transaction: the typing dots (HTTP) must not run while we hold the write lock.
-            if self.show_loading:
+            # SQLite: the typing dots (HTTP) go before the transaction — never while we hold the
+            # database's one write lock.
+            if self.show_loading and self.gate.single_writer:
                 with self.session_factory() as session:
                     row = session.get(InboxEvent, row_id)
                     payload = dict(row.payload) if row is not None and row.status == "pending" else None
@@ -263,6 +284,10 @@ class LineWorker:
                 row = _lock_pending(session, row_id)
                 if row is None:
                     return  # done, backing off, or another process has it
+                if self.show_loading and not self.gate.single_writer:
+                    # PostgreSQL: only the process that holds the row shows the dots (once); the
+                    # row lock held meanwhile blocks nobody else.
+                    line_inbound.before_step(dict(row.payload), self.api)
                 ctx = line_inbound.EventContext(engine=self.engine, signal=self.outbox_signal)
                 line_inbound.handle_event(session, dict(row.payload), ctx)
                 row.status = "done"
@@ -312,7 +337,14 @@ class LineWorker:
 
     def _outbox_heads(self, busy: set[str], limit: int) -> list[tuple[str, int]]:
         with self.session_factory() as session:
-            return _heads(session, OutboxMessage, OutboxMessage.recipient_key, busy, limit)
+            return _heads(
+                session,
+                OutboxMessage,
+                OutboxMessage.recipient_key,
+                busy,
+                limit,
+                spread=not self.gate.single_writer,
+            )
 
     def send_outbox_row(self, row_id: int) -> None:
         self.priority.admit()
@@ -327,14 +359,16 @@ class LineWorker:
         with self.session_factory() as session:
             if not self.gate.single_writer:
                 # Several processes may send: take a lease first (its own short transaction).
-                token = _claim(session, OutboxMessage, row_id, self.outbox_lease)
-                if token is None:
+                row = _claim(session, OutboxMessage, row_id, self.outbox_lease)
+                if row is None:
                     return
-            row = session.get(OutboxMessage, row_id)
-            if row is None or row.status != "pending":
-                return
-            if token is None and row.locked_until is not None and row.locked_until > utcnow():
-                return  # backing off
+                token = row.claim_token
+            else:
+                row = session.get(OutboxMessage, row_id)
+                if row is None or row.status != "pending":
+                    return
+                if row.locked_until is not None and row.locked_until > utcnow():
+                    return  # backing off
             session.expunge(row)
         # The HTTP call happens outside any transaction: a slow LINE never holds database locks.
         result = line_outbound.send_row(self.api, row, utcnow())

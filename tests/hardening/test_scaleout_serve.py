@@ -134,8 +134,10 @@ def test_serve_workers_share_the_work_in_order(shape, postgres_url, fake_line, t
             time.sleep(2)
             with probe.state.session_factory() as s:
                 assert s.scalar(select(InboxEvent.status)) == "pending"
-            procs.append(Console(["worker"], env, tmp_path / "worker.log"))
+            procs.append(Console(["worker", "--nice", "10"], env, tmp_path / "worker.log"))
             users.append(u)
+            assert fake_line.wait_for(lambda: fake_line.delivered(u), timeout=120), procs[-1].log()
+            assert os.getpriority(os.PRIO_PROCESS, procs[-1].proc.pid) == 10
         # No keep-alive: every request is a new connection, so the kernel spreads them over the
         # processes and one user's consecutive events land on different ones.
         with httpx.Client(limits=httpx.Limits(max_keepalive_connections=0)) as client:
