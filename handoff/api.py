@@ -5,11 +5,12 @@ Same rules as the web UI (handoff.service does the checks and writes the audit r
 
 from __future__ import annotations
 
+import hashlib
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -209,10 +210,31 @@ def claim_case(case_id: int, session: SessionDep, staff: CurrentStaff):
     summary="Send a message to the resident (push, as you) and record it",
 )
 def send_message(
-    case_id: int, body: MessageIn, session: SessionDep, staff: CurrentStaff, notifier: NotifierDep
+    case_id: int,
+    body: MessageIn,
+    session: SessionDep,
+    staff: CurrentStaff,
+    notifier: NotifierDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=200,
+            description="Any string unique per message: a retried request with the same key sends once",
+        ),
+    ] = None,
 ):
     with http_errors():
         case = service.get_case(session, case_id=case_id)
+        if idempotency_key:
+            # Per staff member, hashed to the column's size: accounts cannot collide.
+            key = hashlib.sha256(f"api:{staff.id}:{idempotency_key}".encode()).hexdigest()
+            try:
+                service.record_submission(session, key=key, staff=staff, case_id=case_id)
+            except service.DuplicateSubmission:
+                session.rollback()  # already sent: answer as the first request did
+                case = service.get_case(session, case_id=case_id)
+                return MessageSent(case_id=case.id, status=case.status)
         if case.status == WAITING and case.owner_id is None:
             # Writing to a waiting resident means taking the case: the bot must fall silent.
             case = service.claim(session, case_id=case_id, staff=staff, via="api")

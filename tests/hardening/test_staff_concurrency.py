@@ -341,3 +341,22 @@ def test_resident_deletes_while_staff_post_a_reply(line, app_client, fake_line):
 
     stored = decrypted_text(app.state.engine)
     assert text not in stored and "ラベンダー" not in stored
+
+
+def test_api_retry_with_the_same_idempotency_key_sends_once(line, app_client, fake_line):
+    app = app_client.app
+    user, case_id = _with_staff(line, roles={"script": "staff"})
+    token = app_client.post("/api/auth/token", data={"username": "script", "password": PASSWORD}).json()
+    headers = {"Authorization": f"Bearer {token['access_token']}", "Idempotency-Key": "reply-0001"}
+    url, body = f"/api/cases/{case_id}/messages", {"text": "APIからのお返事です。"}
+    first, second = _race(
+        lambda: TestClient(app).post(url, json=body, headers=headers),
+        lambda: TestClient(app).post(url, json=body, headers=headers),
+    )
+    assert first.status_code == second.status_code == 200
+    assert first.json()["status"] == second.json()["status"] == "in_progress"
+    again = app_client.post(url, json=body, headers=headers | {"Idempotency-Key": "reply-0002"})
+    assert again.status_code == 200
+    line.settle()
+    assert _delivered_texts(fake_line, user).count(body["text"]) == 2
+    assert len([a for a in _audits(app, case_id) if a[1] == "message"]) == 2
