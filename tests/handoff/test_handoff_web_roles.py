@@ -7,13 +7,10 @@ with a colleague's case (nothing but see that it exists in exports of their own 
 
 from __future__ import annotations
 
-import secrets
-
 import pytest
 from fastapi.testclient import TestClient
-from handoff_support import CONSENT_TEXT, PASSWORD, make_sheet
+from handoff_support import PASSWORD
 
-from bot.conversations import service as conversations
 from handoff import accounts, service
 from handoff.web import pages
 from tests.support.staff_web import sign_in
@@ -89,27 +86,6 @@ def world(line_app, city):
     return ids
 
 
-def _new_case(app, city, directory, owner_id: int) -> int:
-    with app.state.session_factory() as s:
-        resident = conversations.resident_for_line_user(s, line_user_id="U" + secrets.token_hex(16))
-        conv = conversations.start_conversation(s, resident_id=resident.id, state="handed_off")
-        conversations.append_event(
-            s, conversation_id=conv.id, author="resident", kind="text", text="相談です"
-        )
-        case = service.request_handoff(
-            s,
-            resident_id=resident.id,
-            conversation_id=conv.id,
-            sheet=make_sheet(city, directory),
-            consent_text_version="v1",
-            consent_text=CONSENT_TEXT,
-            urgent=False,
-        )
-        service.claim(s, case_id=case.id, staff=s.get(accounts.StaffUser, owner_id))
-        s.commit()
-        return case.id
-
-
 def _form(csrf: str, ids: dict[str, int], path: str, city) -> tuple[dict, dict | None]:
     data = {
         "csrf_token": csrf,
@@ -133,7 +109,7 @@ def test_every_staff_route_is_in_the_matrix(line_app):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_staff_route_role_matrix(line_app, world, city, directory, role):
+def test_staff_route_role_matrix(line_app, world, city, make_case, session, role):
     app = line_app
     ids = world
     client = TestClient(app)
@@ -142,7 +118,9 @@ def test_staff_route_role_matrix(line_app, world, city, directory, role):
     for (method, path), outcomes in M.items():
         expected = outcomes[ROLES.index(role)]
         # A fresh colleague's case for every route: one route's effect must not decide the next.
-        case_id = _new_case(app, city, directory, ids["owner"])
+        case_id = make_case().id
+        service.claim(session, case_id=case_id, staff=session.get(accounts.StaffUser, ids["owner"]))
+        session.commit()
         url = path.replace("{case_id}", str(case_id))
         want[(method, path)] = expected
         if expected == "stream":
