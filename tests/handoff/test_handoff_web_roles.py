@@ -2,7 +2,8 @@
 
 The routes are enumerated from the app itself: a new route fails this test until it has a row.
 The case used is owned by *another* staff member, so the staff column shows what someone may do
-with a colleague's case (nothing but see that it exists in exports of their own visible cases).
+with a colleague's case: nothing, not even read it. Supervisors may read and steer it, but only
+its owner speaks to the resident.
 """
 
 from __future__ import annotations
