@@ -15,7 +15,8 @@ from bot.db import utcnow
 def resident_for_line_user(session: Session, *, line_user_id: str) -> Resident:
     """Find or create the resident for a LINE user id (looked up by keyed hash, stored encrypted)."""
     hashes = crypto.lookup_hashes(line_user_id)
-    resident = session.scalars(select(Resident).where(Resident.user_hash.in_(hashes))).first()
+    found = {r.user_hash: r for r in session.scalars(select(Resident).where(Resident.user_hash.in_(hashes)))}
+    resident = next((found[h] for h in hashes if h in found), None)  # the current hash first
     if resident is None:
         resident = Resident(user_hash=hashes[0], line_user_id=line_user_id)
         session.add(resident)
