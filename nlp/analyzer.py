@@ -101,8 +101,10 @@ class Analysis:
 class Thresholds:
     """Decision thresholds, stored with the model in thresholds.json.
 
-    `python -m nlp.train` picks the three global values on the dev split (a small grid); the
-    risk threshold is fixed high because the model only ever *adds* a flag to the rules'.
+    `python -m nlp.train` picks the three global values on the dev split (a small grid), and
+    per risk flag the model threshold with the best F2 on dev (nlp.train.RISK_BETA)
+    (stored in `per_label` under the flag's id): the model only ever *adds* a flag to the
+    rules', and on writing the rules have never seen it is the model that finds the crisis.
     `per_label` can override one label ("income", "sub_rent") without retraining.
     """
 
@@ -122,6 +124,9 @@ class Thresholds:
     def of_sub(self, subcategory: str) -> float:
         return self.per_label.get(SUB_PREFIX + subcategory, self.subcategory)
 
+    def of_risk(self, flag: str) -> float:
+        return self.per_label.get(flag, self.risk_model)
+
 
 class Analyzer:
     """Holds the loaded pipelines; load once per process and share it.
@@ -135,6 +140,7 @@ class Analyzer:
         self._classifier = classifier  # trained pipeline with a textcat_multilabel, or None
         self._ner = ner  # ja_ginza with tok2vec+ner, for masking names; optional
         self.thresholds = thresholds
+        self._last_scores: tuple[str | None, dict[str, float]] = (None, {})
 
     @property
     def has_model(self) -> bool:
@@ -143,8 +149,13 @@ class Analyzer:
     # -- public API -------------------------------------------------------------------------
 
     def risk(self, text: str) -> list[str]:
-        """The fast crisis check: rules over the whole text (no length cap)."""
-        return risk.detect(text)
+        """The crisis check the dialogue runs on every message: the rules over the whole text (no
+        length cap) plus the flags the model adds — the same flags `analyze` returns."""
+        norm = normalize(text)
+        if self._classifier is None:
+            return risk.detect(norm)
+        flags = self._flags(norm, self.scores(classifier_view(norm[:CLASSIFY_CHARS])))
+        return [f for f in risk.FLAG_ORDER if f in flags]
 
     def risk_hint(self, text: str) -> bool:
         """The soft crisis hint for `text` (see `Analysis.risk_hint`); False whenever a flag fires."""
@@ -152,7 +163,7 @@ class Analyzer:
         if risk.detect(norm):
             return False
         scores = self.scores(classifier_view(norm[:CLASSIFY_CHARS]))
-        return self._hint(norm, scores, flags=set())
+        return self._hint(norm, scores, flags=self._flags(norm, scores))
 
     def _hint(self, norm: str, scores: dict[str, float], *, flags: set[str]) -> bool:
         # Hint and flags never both: a flag already brings the crisis numbers and the offer.
@@ -172,14 +183,7 @@ class Analyzer:
         head = norm[:CLASSIFY_CHARS]
         scores = self.scores(classifier_view(head))
         categories, subcategories, primary = self._decide(head, scores)
-        flags = set(risk.detect(norm))  # the whole message, however long
-        discarded = risk.discarded_flags(norm)
-        for flag in RISK_FLAGS:
-            # The model may add a flag (OR, for recall), never remove one found by the rules,
-            # and never bring back one the rules read and set aside (殴られたことはありません,
-            # 消えたいって歌詞).
-            if scores.get(flag, 0.0) >= self.thresholds.risk_model and flag not in discarded:
-                flags.add(flag)
+        flags = self._flags(norm, scores)
         risk_flags = [f for f in risk.FLAG_ORDER if f in flags]
         categories, subcategories, primary = _with_risk_categories(
             categories, subcategories, primary, risk_flags
@@ -196,6 +200,17 @@ class Analyzer:
             risk_hint=self._hint(norm, scores, flags=flags),
         )
 
+    def _flags(self, norm: str, scores: dict[str, float]) -> set[str]:
+        flags = set(risk.detect(norm))  # the whole message, however long
+        discarded = risk.discarded_flags(norm)
+        for flag in RISK_FLAGS:
+            # The model may add a flag (OR, for recall), never remove one found by the rules,
+            # and never bring back one the rules read and set aside (殴られたことはありません,
+            # 消えたいって歌詞).
+            if scores.get(flag, 0.0) >= self.thresholds.of_risk(flag) and flag not in discarded:
+                flags.add(flag)
+        return flags
+
     def mask(self, text: str) -> str:
         return mask_text(text, self._name_spans)
 
@@ -205,12 +220,18 @@ class Analyzer:
         """Label → probability from the model (max over chunks), or keyword scores without one."""
         if self._classifier is None:
             return _keyword_scores(norm)
+        # The dialogue asks for the flags and then the hint of the same message: score it once.
+        # One (text, scores) tuple, replaced whole, so threads sharing the analyzer stay safe.
+        last_text, last_scores = self._last_scores
+        if last_text == norm:
+            return dict(last_scores)
         scores: dict[str, float] = {}
         pieces = chunks(norm, CHUNK_CHARS) or [""]
         for doc in self._classifier.pipe(pieces):
             for label, value in doc.cats.items():
                 scores[label] = max(scores.get(label, 0.0), float(value))
-        return scores
+        self._last_scores = (norm, scores)
+        return dict(scores)
 
     def _decide(self, norm: str, scores: dict[str, float]) -> tuple[list[str], list[str], str | None]:
         th = self.thresholds

@@ -178,6 +178,7 @@ def finish(output_dir: Path, dev_rows: list[dict[str, Any]], n_train: int, seed:
                     best = (objective, analyzer.thresholds)
     assert best is not None
     analyzer.thresholds = best[1]
+    analyzer.thresholds.per_label.update(_risk_thresholds(analyzer, dev_rows))
     thresholds_path.write_text(json.dumps(best[1].__dict__, indent=2) + "\n", encoding="utf-8")
     analyzer.scores = model_scores  # type: ignore[method-assign]
     metrics = evaluate(dev_rows, analyzer)
@@ -193,6 +194,37 @@ def finish(output_dir: Path, dev_rows: list[dict[str, Any]], n_train: int, seed:
         json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
     return record
+
+
+# Risk flags: the model may add a flag to the rules'. Per flag, the threshold (from the grid,
+# never below the soft hint's bar) with the best F2 on dev — recall weighs four times as much as
+# precision: a missed crisis is the worst bug, a false alarm only shows the numbers once more.
+RISK_GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+RISK_BETA = 2.0
+
+
+def _f_beta(precision: float, recall: float, beta: float = RISK_BETA) -> float:
+    b2 = beta * beta
+    return (1 + b2) * precision * recall / (b2 * precision + recall) if precision + recall else 0.0
+
+
+def _risk_thresholds(analyzer: Any, dev_rows: list[dict[str, Any]]) -> dict[str, float]:
+    from dataclasses import replace
+
+    from nlp.evaluate import evaluate
+
+    base = analyzer.thresholds
+    best: dict[str, tuple[float, float]] = {}
+    for threshold in sorted(RISK_GRID, reverse=True):  # ties keep the higher threshold
+        trial = {**base.per_label, **dict.fromkeys(RISK_FLAGS, threshold)}
+        analyzer.thresholds = replace(base, per_label=trial)
+        risk = evaluate(dev_rows, analyzer)["risk"]
+        for flag in RISK_FLAGS:
+            score = _f_beta(risk[flag]["precision"], risk[flag]["recall"])
+            if flag not in best or score > best[flag][0] + 1e-9:
+                best[flag] = (score, threshold)
+    analyzer.thresholds = base
+    return {flag: threshold for flag, (_, threshold) in best.items()}
 
 
 def main(argv: list[str] | None = None) -> int:

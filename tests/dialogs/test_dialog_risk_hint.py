@@ -11,8 +11,11 @@ HINT_INTRO = "つらい気持ちが続くときや、身の危険を感じると
 # hinting on them fails here rather than silently).
 HINTED = [
     "家に帰るのが怖い。夫の機嫌が悪いと何をされるかわからない",
-    "もう疲れた。何のために頑張ってるのかわからない",
+    "いっそ全部なくなればいいのに",
 ]
+# No lexicon phrase either, but the model is sure enough to raise the flag itself: the full crisis
+# reply, as for a phrase the rules know.
+MODEL_FLAGGED = "もう疲れた。何のために頑張ってるのかわからない"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -61,16 +64,32 @@ def test_buttons_stay_under_the_last_message(chat):
     assert reply.messages[-1].quick_replies  # the step's buttons are still there to tap
 
 
-def test_a_flag_brings_the_crisis_reply_not_the_hint(chat):
+@pytest.mark.parametrize("text", ["もう死にたいです", MODEL_FLAGGED])
+def test_a_flag_brings_the_crisis_reply_not_the_hint(chat, analyzer, text):
+    assert analyzer.risk(text) == ["suicide_risk"]
     walk(chat, "telling")
-    reply = chat.say("もう死にたいです")
+    reply = chat.say(text)
     assert reply.state == "crisis"
     assert _gentle(reply) == []
 
 
+def test_a_flag_only_the_model_raises_is_not_in_the_lexicon():
+    from nlp import risk
+
+    assert risk.detect(MODEL_FLAGGED) == []
+
+
 def test_command_words_get_no_hint(chat, analyzer):
-    # 人と話したい reads a little like loneliness to the model, but here it is a command.
-    assert analyzer.risk_hint("人と話したい")
-    walk(chat, "reflect")
-    reply = chat.say("人と話したい")
+    # 人と話したい can read a little like loneliness to a model, but here it is a command. With
+    # the hint bar at zero every message would hint, so only the command rule keeps it quiet.
+    from dataclasses import replace
+
+    shipped = analyzer.thresholds
+    analyzer.thresholds = replace(shipped, risk_hint=0.0)
+    try:
+        assert analyzer.risk_hint("人と話したい")
+        walk(chat, "reflect")
+        reply = chat.say("人と話したい")
+    finally:
+        analyzer.thresholds = shipped
     assert reply.state == "preview" and _gentle(reply) == []
