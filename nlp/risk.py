@@ -644,10 +644,10 @@ _LEXICON: list[tuple[str, str]] = [
     # The absent future: "next month I won't be here", "I won't see tomorrow's sunrise".
     (
         SUICIDE,
-        "(?:来月|来週|来年|明日|あした|あす|次の[^。]{0,6}|誕生日)[^。]{0,10}"
+        "(?:来月|来週|来年|らいげつ|らいしゅう|らいねん|明日|あした|あす|次の[^。]{0,6}|誕生日)[^。]{0,10}"
         "(?:もう(?:この世に)?|(?:私|わたし|うち|俺|僕|自分)は?)(?:いない|いません|おらん|おらへん|居ない)"
         "|(?:来月|来週|来年|明日)の(?:自分|私|わたし)(?:が|は)?(?:いる|存在する)(?:気がしない|と思えない)"
-        "|(?:朝日|あさひ|来年の桜|桜|誕生日|正月)(?:は|を)(?:もう)?(?:見|み|迎え|むかえ)(?:ない|ることはない)(?:と思|かも|つもり)"
+        "|(?:朝日|あさひ|来年の桜|桜|誕生日|正月)(?:は|を)(?:もう)?(?:見|み|迎え|むかえ)(?:られ)?(?:ない|ることはない)(?:と思|かも|つもり)"
         "|(?:今日|きょう|今夜)が最後(?:の日)?(?:だったら|になれば|ならいい)|きょう(?:で|が)?さいご(?!の)"
         "|(?<![はがも、])(?:今日|明日|今夜|今晩|あした|きょう)で(?:終わり|おわり|おしまい)(?![でに]|ます|です)",
     ),
@@ -672,7 +672,7 @@ _LEXICON: list[tuple[str, str]] = [
         "|死にかた|(?<![わたなむはこあ])しにかた|(?:楽|らく)になる方法|痛くない(?:方法|死に)|一番高い(?:橋|ビル|建物)"
         "|(?:山|海|樹海|崖)(?:さ|に|へ|まで)?[^。]{0,6}(?:行|い)(?:って|ったら)[^。]{0,4}(?:帰らな|帰らね|かえらな|戻らな|戻ってこな)"
         "|(?:海の見える|崖|樹海)[^。]{0,8}片道"
-        "|(?:線路|踏切|屋上|おくじょう|橋|崖|樹海)(?:に|へ|まで)(?:行|い)(?:こう|く準備|くつもり)"
+        "|(?:線路|せんろ|踏切|ふみきり|屋上|おくじょう|橋|崖|がけ|樹海)(?:に|へ|まで)(?:行|い)(?:こう|く準備|くつもり)"
         "|(?:練炭|ロープ|縄|睡眠薬|七輪)[^。]{0,8}(?:準備|用意)(?:は|が)?(?:できた|した|整った|完了)",
     ),
     # Standing at a height or a track now, looking down, pulled in, "from here".
@@ -684,7 +684,8 @@ _LEXICON: list[tuple[str, str]] = [
         "|(?:欄干|手すり|柵|フェンス)(?:に)?(?:座|すわ)|(?:線路|電車|ホーム|下|海|川|窓)[^。]{0,10}吸い込まれ"
         "|(?:足|体|からだ)が(?:勝手に)?(?:前|まえ)(?:に|へ)?(?:出|で)そう|(?:一緒に|いっしょに)(?:窓|まど|ベランダ|屋上|橋)から"
         "|ここから(?:落ち|飛び|飛ん|おち|とび|とん)[^。]{0,4}(?:たら|れば)|自分の(?:首|くび|手首|腕|のど)を(?:切|き)"
-        f"|{PERSON}の(?:ところ|所|もと)に(?:早く)?(?:行|い|逝)きたい|(?:終わり|おわり)にした(?:ほう|方)が(?:楽|らく|いい)"
+        f"|(?:早く|はやく)[^。]{{0,4}}{PERSON}の(?:ところ|所|もと|とこ)に?(?:行|い|逝)きたい"
+        f"|{PERSON}の(?:ところ|所|もと|とこ)に?(?:早く|はやく)(?:行|い|逝)きたい|一周忌[^。]{{0,30}}の(?:ところ|とこ)に(?:行|い)きたい|(?:終わり|おわり)にした(?:ほう|方)が(?:楽|らく|いい)"
         "|(?:睡眠薬|眠剤)と(?:お酒|酒)を?(?:一緒に)?(?:飲|の)ん(?:だ|で)|(?:農薬|除草剤)を(?:飲|の)ん",
     ),
     # Self-harm told indirectly; "dying would fix it" (debt, insurance, bullies).
@@ -715,10 +716,13 @@ _LEXICON: list[tuple[str, str]] = [
         "|(?:猫|犬|ペット)は[^。]{0,6}に(?:頼んで|たのんで)(?:ある|おいた)|(?:猫|犬|ペット)の(?:引き取り|もらい手)[^。]{0,20}(?:あと|後)は"
         "|通帳と印鑑を(?:机|テーブル)に|(?:部屋|身の回り)の(?:もの|物)を(?:全部|ぜんぶ)(?:捨て|処分|ゴミ)",
     ),
-    # Romaji (spaces are removed in the risk views).
+    # Kana-only means and wishes; romaji (spaces are removed in the risk views).
     (
         SUICIDE,
-        "shini?tai|kietai|shinou(?:to|ka)|jisatsu|jukai|owarasetai|owarinishitai|ikiteruimi|ikiruimi|inakunaritai",
+        "ねんたん|(?:すいみんやく|すいみんざい)を?[^。]{0,8}(?:ため|たく|ぜんぶ|のん|かっ)"
+        f"|{SHI}んだら(?:ええ|いい)(?:ねん|のに|んや)[、。]?(?:うち|私|自分|俺|わたし)"
+        f"|(?:うち|私|自分|俺|わたし)(?:なんか|なんて)[^。]{{0,4}}{SHI}んだら(?:ええ|いい)"
+        "|shini?tai|kietai|shinou(?:to|ka)|jisatsu|jukai|owarasetai|owarinishitai|ikiteruimi|ikiruimi|inakunaritai",
     ),
     # --- train split (writers d–g): violence ---
     # Threats to the house, the family, "I know where you live", "you can't escape".
@@ -770,7 +774,7 @@ _LEXICON: list[tuple[str, str]] = [
     # Romaji and English.
     (
         VIOLENCE,
-        "sotoniderarenai|nagur|korosareru|tatakareru|kerareta"
+        "sotoniderarenai|nagur|korosareru|korosuzo|korosu(?:tte|to)|tatakareru|kerareta"
         "|(?:husband|boyfriend|father|wife)(?:hit|beat|kicked|punched)",
     ),
     # --- train split (writers d–g): medical emergency ---
@@ -804,7 +808,10 @@ _LEXICON: list[tuple[str, str]] = [
         "|山で[^。]{0,8}(?:迷|まよ|遭難|動けな)|遭難"
         "|(?:一人暮らし|ひとり暮らし|独居)[^。]{0,12}(?:昨日|きのう|昨夜|朝|何日|数日|\\d+日)[^。]{0,8}連絡が(?:とれ|取れ|つか|つながら)",
     ),
-    (MEDICAL, "taore(?:te|ta)|kokyuu(?:ga)?dekinai|ikiga?dekinai|ishiki(?:ga)?nai|chiga(?:deteru|tomaranai)"),
+    (
+        MEDICAL,
+        "いしき(?:が|は)?(?:ない|なく|もど)|taore(?:te|ta)|kokyuu(?:ga)?dekinai|ikiga?dekinai|ishiki(?:ga)?nai|chiga(?:deteru|tomaranai)",
+    ),
 ]
 
 # Short urgent messages: a symptom + a sign of acute helplessness, anywhere in the message.
