@@ -86,6 +86,7 @@ POSITIVE = [
     ("くすり\nためてある", S),
     ("ろーぷ\nかった\nまだつかってない", S),
     ("ろーぷかった", S),
+    ("このまま寝て起きなければいいのに", S),
     # constructions generalised from the training split (own sentences, not corpus copies)
     # farewell as a last message
     ("今まで本当にありがとう。みんなによろしく", S),
