@@ -54,6 +54,13 @@ def serve(
             err=True,
         )
         raise typer.Exit(2)
+    if workers > 1 and settings.simulator_mode:
+        typer.echo(
+            "error: the LINE simulator keeps its chats in one process's memory; use --workers 1 for"
+            " the simulator, or configure a LINE channel (LINE_CHANNEL_SECRET/…) for several processes.",
+            err=True,
+        )
+        raise typer.Exit(2)
     # The embedded default must work on a fresh machine: bring the schema up to date first.
     upgrade(settings.effective_database_url)
     _print_first_admin(settings)

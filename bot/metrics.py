@@ -173,6 +173,15 @@ def install(app: FastAPI) -> None:
                 body, status_code=503, media_type=CONTENT_TYPE, headers={"x-error": type(exc).__name__}
             )
         families.append(Family("consult_database_up", "gauge", "Database reachable.").add(1))
+        listener = getattr(app.state, "notify_listener", None)
+        if listener is not None:  # PostgreSQL; per process (which one answered depends on the proxy)
+            families.append(
+                Family(
+                    "consult_notify_listener_up",
+                    "gauge",
+                    "1 while this process's LISTEN connection is up; 0 = it polls until reconnected.",
+                ).add(1 if listener.connected else 0)
+            )
         return PlainTextResponse(render(families), media_type=CONTENT_TYPE)
 
     app.add_api_route("/metrics", metrics, methods=["GET"], include_in_schema=False)

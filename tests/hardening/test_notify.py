@@ -57,7 +57,7 @@ def test_listener_reconnects_after_its_connection_is_killed(postgres_url, fake_l
     app = _app_without_polls(make_settings(postgres_url, fake_line, tmp_path / "var"))
     webhook_only = make_app(make_settings(postgres_url, fake_line, tmp_path / "var", run_worker=False))
     user = ev.new_user_id()
-    with TestClient(app), TestClient(webhook_only) as web:
+    with TestClient(app) as client, TestClient(webhook_only) as web:
         listener = app.state.notify_listener
         assert listener.wait_connected(30)
         first_pid = listener.backend_pid
@@ -67,6 +67,7 @@ def test_listener_reconnects_after_its_connection_is_killed(postgres_url, fake_l
             "listener did not come back"
         )
         assert listener.connects == 2
+        assert "consult_notify_listener_up 1" in client.get("/metrics").text.splitlines()
         # Notifications flow again: the worker (polls off) answers an event another process stored.
         assert app.state.line_worker.wait_idle(30)
         token = fake_line.issue_reply_token(user_id=user)

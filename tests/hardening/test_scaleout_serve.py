@@ -91,8 +91,7 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def test_serve_workers_refuses_sqlite(tmp_path):
-    env = console_env(f"sqlite:///{tmp_path / 'x.db'}", tmp_path / "var", None)
+def _refused(env: dict[str, str]) -> str:
     done = subprocess.run(
         [str(CONSULT_BOT), "serve", "--workers", "2", "--port", str(free_port())],
         env=env,
@@ -101,8 +100,18 @@ def test_serve_workers_refuses_sqlite(tmp_path):
         text=True,
         timeout=60,
     )
-    assert done.returncode == 2
-    assert "PostgreSQL" in done.stderr and "SQLite" in done.stderr
+    assert done.returncode == 2, done
+    return done.stderr
+
+
+def test_serve_workers_refuses_sqlite(tmp_path, fake_line):
+    stderr = _refused(console_env(f"sqlite:///{tmp_path / 'x.db'}", tmp_path / "var", fake_line))
+    assert "PostgreSQL" in stderr and "SQLite" in stderr
+
+
+@pytest.mark.postgres
+def test_serve_workers_refuses_the_in_memory_simulator(postgres_url, tmp_path):
+    assert "simulator" in _refused(console_env(postgres_url, tmp_path / "var", None))
 
 
 @pytest.mark.slow
