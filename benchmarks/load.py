@@ -181,7 +181,9 @@ def run(n_procs: int, args, tmp: Path) -> dict:
         web_env["CONSULT_RUN_WORKER"] = "false"
     procs = [AppProcess(web_env, log_path=tmp / f"app-{n_procs}-{i}.log") for i in range(n_procs)]
     # Background-only processes: no traffic is sent to their HTTP port.
-    workers = [AppProcess(env, log_path=tmp / f"worker-{n_procs}-{i}.log") for i in range(args.split)]
+    # Like `consult-bot worker`: no webhook to yield to, so no ack-priority pauses.
+    worker_env = {**env, "CONSULT_TEST_ACK_PRIORITY_SHARE": "0"}
+    workers = [AppProcess(worker_env, log_path=tmp / f"worker-{n_procs}-{i}.log") for i in range(args.split)]
     try:
         for p in procs + workers:
             p.wait_ready(timeout=180)

@@ -128,6 +128,9 @@ def worker(
     if nice:
         os.nice(nice)  # the whole process: only background work runs here
     web_app = create_app(settings)
+    # No webhook is answered here, so background steps have nothing to yield the interpreter to
+    # (AckPriority would otherwise pause them whenever this process's own event loop runs late).
+    web_app.state.line_ack_priority.share = 0.0
 
     async def run() -> None:
         stop = asyncio.Event()
