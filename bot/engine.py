@@ -38,6 +38,7 @@ from bot.dialogs.core import (
 )
 from bot.dialogs.steps import consent, handed_off
 from bot.messages import Inbound, Outbound
+from nlp import risk as rules
 
 log = logging.getLogger(__name__)
 
@@ -168,10 +169,14 @@ class Engine:
         try:
             return list(self.analyzer.risk(inbound.text))
         except Exception:
-            # Never leave a message unanswered because the check failed; the 緊急 word and the
-            # greeting's numbers still work.
-            log.exception("risk check failed")
-            return []
+            # Never leave a message unanswered because the check failed: fall back to the rules
+            # alone (no model, no tokenizer); the 緊急 word and the greeting's numbers still work.
+            log.exception("risk check failed; using the rules alone")
+            try:
+                return rules.detect(inbound.text)
+            except Exception:
+                log.exception("risk rules failed")
+                return []
 
     def _risk_hint(self, inbound: Inbound) -> bool:
         if inbound.kind != "text" or not inbound.text:

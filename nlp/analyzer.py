@@ -330,7 +330,9 @@ class Analyzer:
             # still cover the rest of a long text.
             offset = 0
             for piece in chunks(text[:NER_CHARS], CHUNK_CHARS):
-                for ent in self._ner(piece).ents:
+                with _register_architectures().SUDACHI_LOCK:  # GiNZA shares our Sudachi tokenizer
+                    ents = self._ner(piece).ents
+                for ent in ents:
                     if ent.label_ == "Person":
                         spans.append((offset + ent.start_char, offset + ent.end_char))
                 offset += len(piece)

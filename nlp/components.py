@@ -19,6 +19,7 @@ lookups per message.
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache, partial
 
 import numpy
@@ -108,6 +109,13 @@ def _extract_forward(model: Model, docs, is_train: bool):
     return (keys_out, vals_out, lengths), backprop
 
 
+# SudachiPy's tokenizer is not thread-safe: two threads inside tokenize() at once raise "Already
+# borrowed" — and the worker's threads share one analyzer, so a crisis check could fail. Every
+# use of a Sudachi tokenizer in this process (ours and GiNZA's, which shares it) takes this lock;
+# tokenising costs ~0.6 ms, far less than the rest of a dialogue step.
+SUDACHI_LOCK = threading.RLock()
+
+
 class SudachiTokenizer:
     """Sudachi (split mode C) straight into a Doc whose NORM is Sudachi's normalised form.
 
@@ -137,27 +145,32 @@ class SudachiTokenizer:
 
             self._sudachi = dictionary.Dictionary(dict="core").create()
         out = []
-        for start in range(0, len(text), self.MAX_CHARS):
-            piece = text[start : start + self.MAX_CHARS]
-            out += [m for m in self._sudachi.tokenize(piece, self._mode) if m.surface()]
+        with SUDACHI_LOCK:
+            for start in range(0, len(text), self.MAX_CHARS):
+                piece = text[start : start + self.MAX_CHARS]
+                out += [m for m in self._sudachi.tokenize(piece, self._mode) if m.surface()]
         return out
 
     def __call__(self, text: str):
         from spacy.tokens import Doc
 
-        morphemes = self.morphemes(text)
-        doc = Doc(self.vocab, words=[m.surface() for m in morphemes], spaces=[False] * len(morphemes))
-        for token, morpheme in zip(doc, morphemes, strict=True):
-            token.norm_ = morpheme.normalized_form()
+        with SUDACHI_LOCK:  # read the morphemes before another thread tokenises
+            morphemes = self.morphemes(text)
+            words = [m.surface() for m in morphemes]
+            norms = [m.normalized_form() for m in morphemes]
+        doc = Doc(self.vocab, words=words, spaces=[False] * len(words))
+        for token, norm in zip(doc, norms, strict=True):
+            token.norm_ = norm
         return doc
 
     def person_name_spans(self, text: str) -> list[tuple[int, int]]:
         """Character spans Sudachi tags as personal names (名詞-固有名詞-人名)."""
         spans = []
-        for m in self.morphemes(text):
-            pos = m.part_of_speech()
+        with SUDACHI_LOCK:
+            morphemes = [(m.part_of_speech(), m.begin(), m.end()) for m in self.morphemes(text)]
+        for pos, begin, end in morphemes:
             if pos[1] == "固有名詞" and pos[2] == "人名":
-                spans.append((m.begin(), m.end()))
+                spans.append((begin, end))
         return spans
 
     # Nothing to save: the dictionary comes from the installed sudachidict-core package.

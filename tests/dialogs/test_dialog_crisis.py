@@ -111,3 +111,17 @@ def test_staff_owned_case_bot_is_silent_but_numbers_still_go_out(chat, session_f
         events = conversations.list_events(s, conversation_id=case.conversation_id)
     texts = [e.text for e in events if e.author == "resident"]
     assert "こんにちは、よろしくお願いします" in texts and SUICIDE_TEXT in texts
+
+
+def test_a_failing_model_check_still_finds_the_crisis_by_the_rules(chat, analyzer, monkeypatch, caplog):
+    # Fault injection: the full check (model + rules) raises, as an unguarded tokenizer once did
+    # under concurrent threads. The reply must still carry the numbers, from the rules alone.
+    def broken(text):
+        raise RuntimeError("Already borrowed")
+
+    monkeypatch.setattr(analyzer, "risk", broken)
+    walk(chat, "telling")
+    reply = chat.say(SUICIDE_TEXT)
+    assert reply.state == "crisis"
+    assert YORISOI in reply.messages[0].text
+    assert "risk check failed" in caplog.text
