@@ -43,6 +43,7 @@ from webhook import (  # noqa: E402
     percentile,
     postgres_schema,
     prepare_bodies,
+    send_paced,
 )
 
 from tests.support import events as ev  # noqa: E402
@@ -116,15 +117,7 @@ async def offer_load(urls: list[str], *, rate: float, duration: float, senders: 
 
         await asyncio.gather(*(one(total + i, measure=False) for i in range(20 * len(urls))))
         start_wall = time.time()
-        start = time.perf_counter()
-        tasks = []
-        for i in range(total):
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(i)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
+        elapsed = await send_paced(one, total=total, rate=rate)
     finally:
         for pool in pools:
             await pool.close()

@@ -63,6 +63,20 @@ def prepare_bodies(*, count: int, users: int) -> list[tuple[str, bytes, dict[str
     return prepared
 
 
+async def send_paced(one, *, total: int, rate: float) -> float:
+    """Start `one(i)` for i in 0..total-1 at `rate` per second (open loop: a slow answer never
+    delays the next send), wait for all, and return the elapsed seconds."""
+    start = time.perf_counter()
+    tasks = []
+    for i in range(total):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i)))
+    await asyncio.gather(*tasks)
+    return time.perf_counter() - start
+
+
 async def send_load(base_url: str, *, rate: float, duration: float, senders: int, users: int):
     total = int(rate * duration)
     prepared = prepare_bodies(count=total + 20, users=users)
@@ -88,15 +102,7 @@ async def send_load(base_url: str, *, rate: float, duration: float, senders: int
         # Warm-up (connections, first queries), not measured.
         await asyncio.gather(*(one(total + i, measure=False) for i in range(20)))
 
-        start = time.perf_counter()
-        tasks = []
-        for i in range(total):
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(i)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
+        elapsed = await send_paced(one, total=total, rate=rate)
     return acks, statuses, sent_at, elapsed, total
 
 
