@@ -933,7 +933,8 @@ def _joined_fragments(view: str) -> str:
 def _views(
     text: str,
 ) -> list[tuple[str, tuple[re.Pattern[str], list[tuple[str, re.Pattern[str]]]], re.Pattern[str]]]:
-    """(view, (trap pattern, lexicon), negation pattern) for each way the lexicon reads `text`."""
+    """(view, (trap pattern, lexicon), negation pattern) for each way the lexicon reads `text`:
+    the plain view first, then its hiragana form, then the joined-fragment pair if it differs."""
     views = list(risk_views(text))
     joined = _joined_fragments(views[0])
     if joined != views[0]:
@@ -948,9 +949,10 @@ def _blank(match: re.Match[str]) -> str:
 def find_risks(text: str) -> list[RiskHit]:
     """All lexicon hits that survive traps and negation, in text order (both views merged)."""
     hits: dict[tuple[str, int], RiskHit] = {}
-    views = risk_views(text)
-    resolved = bool(_RESOLVED.search(views[0]))
-    for view, (trap_re, lexicon), negation_re in _views(text):
+    views = _views(text)
+    plain, hiragana = views[0][0], views[1][0]
+    resolved = bool(_RESOLVED.search(plain))
+    for view, (trap_re, lexicon), negation_re in views:
         view = trap_re.sub(_blank, view)
         for flag, pattern in lexicon:
             for match in pattern.finditer(view):
@@ -961,8 +963,8 @@ def find_risks(text: str) -> list[RiskHit]:
                 hits.setdefault(
                     (flag, match.start()), RiskHit(flag, match.start(), match.end(), match.group())
                 )
-    if len(views[0]) <= _SHORT_MESSAGE and not any(h.flag == MEDICAL for h in hits.values()):
-        symptom, helpless = _SYMPTOM.search(views[1]), _HELPLESS.search(views[1])
+    if len(plain) <= _SHORT_MESSAGE and not any(h.flag == MEDICAL for h in hits.values()):
+        symptom, helpless = _SYMPTOM.search(hiragana), _HELPLESS.search(hiragana)
         if symptom and helpless:
             hits[(MEDICAL, symptom.start())] = RiskHit(
                 MEDICAL, symptom.start(), symptom.end(), symptom.group()
@@ -1035,8 +1037,9 @@ def hint_roots(text: str) -> list[str]:
 @lru_cache(maxsize=4096)  # the analyzer asks for the message and for its hint
 def _hint_roots(text: str) -> tuple[str, ...]:
     found: list[str] = []
-    resolved = bool(_RESOLVED.search(risk_views(text)[0]))
-    for view, (trap_re, _lexicon), negation_re in _views(text):
+    views = _views(text)
+    resolved = bool(_RESOLVED.search(views[0][0]))
+    for view, (trap_re, _lexicon), negation_re in views:
         view = _ROOT_NEIGHBOURS.sub(_blank, trap_re.sub(_blank, view))
         for match in _ROOTS.finditer(view):
             if (resolved and _told_as_past(view, match.start())) or _negated_in_clause(
@@ -1062,8 +1065,9 @@ def discarded_flags(text: str, *, idioms: bool = True) -> frozenset[str]:
     must not bring such a flag back."""
     found: set[str] = set()
     kept = set(detect(text))
-    resolved = bool(_RESOLVED.search(risk_views(text)[0]))
-    for view, (trap_re, lexicon), negation_re in _views(text):
+    views = _views(text)
+    resolved = bool(_RESOLVED.search(views[0][0]))
+    for view, (trap_re, lexicon), negation_re in views:
         blanked = trap_re.sub(_blank, view)
         for flag, pattern in lexicon:
             if flag in kept:
