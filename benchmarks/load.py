@@ -38,6 +38,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from webhook import (  # noqa: E402
     FakeLineProcess,
+    Recorder,
     cpu_seconds,
     drop_postgres_schema,
     percentile,
@@ -96,39 +97,27 @@ class RawPool:
 async def offer_load(urls: list[str], *, rate: float, duration: float, senders: int, users: int):
     total = int(rate * duration)
     prepared = prepare_bodies(count=total + 20 * len(urls), users=users)
-    acks: list[float] = []
-    statuses: dict[int, int] = {}
-    sent_at: dict[str, float] = {}
-    sem = asyncio.Semaphore(senders)
     pools = [await RawPool(url, senders).open() for url in urls]
     try:
 
-        async def one(i: int, measure: bool = True) -> None:
-            token, body, headers = prepared[i]
-            async with sem:
-                t0 = time.perf_counter()
-                if measure:
-                    sent_at[token] = time.time()
-                status = await asyncio.wait_for(pools[i % len(pools)].post("/callback", body, headers), 30)
-                if measure:
-                    acks.append(time.perf_counter() - t0)
-            if measure:
-                statuses[status] = statuses.get(status, 0) + 1
+        async def post(i: int, body: bytes, headers: dict[str, str]) -> int:
+            return await asyncio.wait_for(pools[i % len(pools)].post("/callback", body, headers), 30)
 
-        await asyncio.gather(*(one(total + i, measure=False) for i in range(20 * len(urls))))
+        rec = Recorder(prepared, senders=senders, post=post)
+        await asyncio.gather(*(rec.one(total + i, measure=False) for i in range(20 * len(urls))))
         start_wall = time.time()
-        elapsed = await send_paced(one, total=total, rate=rate)
+        elapsed = await send_paced(rec.one, total=total, rate=rate)
     finally:
         for pool in pools:
             await pool.close()
-    return acks, statuses, sent_at, elapsed, total, start_wall
+    return rec.acks, rec.statuses, rec.sent_at, elapsed, total, start_wall
 
 
 def wait_drained(db_url: str, timeout: float) -> float | None:
     """Wall time when nothing is pending any more (inbox and outbox), or None on timeout."""
     from sqlalchemy import create_engine, text
 
-    engine = create_engine(db_url.replace("postgresql+psycopg", "postgresql+psycopg"))
+    engine = create_engine(db_url)
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:

@@ -77,33 +77,46 @@ async def send_paced(one, *, total: int, rate: float) -> float:
     return time.perf_counter() - start
 
 
+class Recorder:
+    """Sends prepared events through `post` (at most `senders` at once) and records, per measured
+    event, the send time by token, the ack latency and the HTTP status."""
+
+    def __init__(self, prepared: list[tuple[str, bytes, dict[str, str]]], *, senders: int, post) -> None:
+        self.prepared = prepared
+        self.post = post  # async (i, body, headers) -> HTTP status
+        self.sem = asyncio.Semaphore(senders)
+        self.acks: list[float] = []
+        self.statuses: dict[int, int] = {}
+        self.sent_at: dict[str, float] = {}
+
+    async def one(self, i: int, measure: bool = True) -> None:
+        token, body, headers = self.prepared[i]
+        async with self.sem:
+            t0 = time.perf_counter()
+            if measure:
+                self.sent_at[token] = time.time()
+            status = await self.post(i, body, headers)
+            if measure:
+                self.acks.append(time.perf_counter() - t0)
+        if measure:
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+
+
 async def send_load(base_url: str, *, rate: float, duration: float, senders: int, users: int):
     total = int(rate * duration)
     prepared = prepare_bodies(count=total + 20, users=users)
-    acks: list[float] = []
-    statuses: dict[int, int] = {}
-    sent_at: dict[str, float] = {}
-    sem = asyncio.Semaphore(senders)
     limits = httpx.Limits(max_connections=senders, max_keepalive_connections=senders)
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=10) as client:
 
-        async def one(i: int, measure: bool = True) -> None:
-            token, body, headers = prepared[i]
-            async with sem:
-                t0 = time.perf_counter()
-                if measure:
-                    sent_at[token] = time.time()
-                r = await client.post("/callback", content=body, headers=headers)
-                if measure:
-                    acks.append(time.perf_counter() - t0)
-            if measure:
-                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+        async def post(i: int, body: bytes, headers: dict[str, str]) -> int:
+            return (await client.post("/callback", content=body, headers=headers)).status_code
 
+        rec = Recorder(prepared, senders=senders, post=post)
         # Warm-up (connections, first queries), not measured.
-        await asyncio.gather(*(one(total + i, measure=False) for i in range(20)))
+        await asyncio.gather(*(rec.one(total + i, measure=False) for i in range(20)))
 
-        elapsed = await send_paced(one, total=total, rate=rate)
-    return acks, statuses, sent_at, elapsed, total
+        elapsed = await send_paced(rec.one, total=total, rate=rate)
+    return rec.acks, rec.statuses, rec.sent_at, elapsed, total
 
 
 class FakeLineProcess:
