@@ -51,6 +51,20 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
+def _by_status(session, column, statuses, name: str, help_text: str) -> tuple[Family, dict[str, int]]:
+    """A gauge of rows per status (0 for a status with no rows), and the counts themselves."""
+    counts = dict(session.execute(select(column, func.count()).group_by(column)).all())
+    fam = Family(name, "gauge", help_text)
+    for status in statuses:
+        fam.add(counts.get(status, 0), status=status)
+    return fam, counts
+
+
+def _oldest_pending_age(session, status_column, time_column, now: datetime) -> float:
+    oldest = session.scalar(select(func.min(time_column)).where(status_column == "pending"))
+    return _age_seconds(oldest, now)
+
+
 def _age_seconds(oldest: datetime | None, now: datetime) -> float:
     if oldest is None:
         return 0.0
@@ -74,18 +88,18 @@ def collect(session: Session, now: datetime | None = None) -> list[Family]:
     families.append(
         Family("consult_inbox_events_received_total", "counter", "Webhook events stored.").add(received)
     )
-    inbox = dict(session.execute(select(InboxEvent.status, func.count()).group_by(InboxEvent.status)).all())
-    fam = Family("consult_inbox_events", "gauge", "Inbox rows by status (finished rows kept 7 days).")
-    for status in INBOX_STATUSES:
-        fam.add(inbox.get(status, 0), status=status)
-    families.append(fam)
-    oldest_inbox = session.scalar(
-        select(func.min(InboxEvent.received_at)).where(InboxEvent.status == "pending")
+    fam, _ = _by_status(
+        session,
+        InboxEvent.status,
+        INBOX_STATUSES,
+        "consult_inbox_events",
+        "Inbox rows by status (finished rows kept 7 days).",
     )
+    families.append(fam)
     families.append(
         Family(
             "consult_inbox_lag_seconds", "gauge", "Age of the oldest event not yet processed (0 when none)."
-        ).add(_age_seconds(oldest_inbox, now))
+        ).add(_oldest_pending_age(session, InboxEvent.status, InboxEvent.received_at, now))
     )
     families.append(
         Family(
@@ -100,19 +114,17 @@ def collect(session: Session, now: datetime | None = None) -> list[Family]:
         )
     )
 
-    outbox = dict(
-        session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
+    fam, outbox = _by_status(
+        session,
+        OutboxMessage.status,
+        OUTBOX_STATUSES,
+        "consult_outbox_messages",
+        "Outbox rows by status (finished rows kept 7 days).",
     )
-    fam = Family("consult_outbox_messages", "gauge", "Outbox rows by status (finished rows kept 7 days).")
-    for status in OUTBOX_STATUSES:
-        fam.add(outbox.get(status, 0), status=status)
     families.append(fam)
-    oldest_out = session.scalar(
-        select(func.min(OutboxMessage.created_at)).where(OutboxMessage.status == "pending")
-    )
     families.append(
         Family("consult_outbox_lag_seconds", "gauge", "Age of the oldest message not yet delivered.").add(
-            _age_seconds(oldest_out, now)
+            _oldest_pending_age(session, OutboxMessage.status, OutboxMessage.created_at, now)
         )
     )
     retrying = (
@@ -129,10 +141,7 @@ def collect(session: Session, now: datetime | None = None) -> list[Family]:
         .add(outbox.get("failed", 0), state="given_up")
     )
 
-    cases = dict(session.execute(select(Case.status, func.count()).group_by(Case.status)).all())
-    fam = Family("consult_cases", "gauge", "Cases by status.")
-    for status in CASE_STATUSES:
-        fam.add(cases.get(status, 0), status=status)
+    fam, _ = _by_status(session, Case.status, CASE_STATUSES, "consult_cases", "Cases by status.")
     families.append(fam)
     urgent = (
         session.scalar(
