@@ -197,12 +197,7 @@ class FakeLine:
                     }
                     for r in fake.requests
                 ]
-                data = json.dumps(records).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self._answer(200, {}, records)
 
             def do_POST(self) -> None:
                 if self._richmenu("POST"):
@@ -212,14 +207,7 @@ class FakeLine:
                 status, headers, body = fake._handle(self.path, dict(self.headers.items()), raw)
                 if status is None:
                     return  # simulated timeout: connection dropped after the delay
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
+                self._answer(status, headers, body)
 
         self._server = _QuietServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
