@@ -103,7 +103,7 @@ class Engine:
                 conv.data = {"returning": True}
         idle = None if conv.state == State.START else inbound.at - conv.last_activity_at
 
-        risk = self._risk(inbound)
+        risk, hint = self._crisis(inbound)
         # A tapped button is logged with the words the resident saw on it, so staff read the chat
         # as it looked on the phone.
         shown = (conv.data or {}).get("buttons", {}).get(inbound.data) if inbound.kind == "postback" else None
@@ -117,7 +117,7 @@ class Engine:
             meta=_meta(state=conv.state, risk=risk, media_type=inbound.media_type),
         )
         ctx = self._ctx(conv, now=inbound.at, case_status=case_status, risk=risk)
-        ctx.risk_hint = not risk and self._risk_hint(inbound)
+        ctx.risk_hint = hint
         state = State(conv.state)
         result = machine.step(ctx, state, Input.from_inbound(inbound), idle=idle)
         return self._apply(session, conv, ctx, state, result, at=inbound.at)
@@ -163,33 +163,23 @@ class Engine:
             risk=risk,
         )
 
-    def _risk(self, inbound: Inbound) -> list[str]:
+    def _crisis(self, inbound: Inbound) -> tuple[list[str], bool]:
+        """The message's risk flags and soft hint (nlp.Analyzer.crisis), never an exception."""
         if inbound.kind != "text" or not inbound.text:
-            return []
+            return [], False
         try:
-            return list(self.analyzer.risk(inbound.text))
+            flags, hint = self.analyzer.crisis(inbound.text)
+            return list(flags), hint
         except Exception:
             # Never leave a message unanswered because the check failed: fall back to the rules
-            # alone (no model, no tokenizer); the 緊急 word and the greeting's numbers still work.
+            # alone (no model, no tokenizer; the hint is lost); the 緊急 word and the greeting's
+            # numbers still work.
             log.exception("risk check failed; using the rules alone")
             try:
-                return rules.detect(inbound.text)
+                return rules.detect(inbound.text), False
             except Exception:
                 log.exception("risk rules failed")
-                return []
-
-    def _risk_hint(self, inbound: Inbound) -> bool:
-        if inbound.kind != "text" or not inbound.text:
-            return False
-        hint = getattr(self.analyzer, "risk_hint", None)  # a rules-only analyzer may lack it
-        if hint is None:
-            return False
-        try:
-            return bool(hint(inbound.text))
-        except Exception:
-            # A failed hint only costs the gentle numbers; the reply itself still goes out.
-            log.exception("risk hint failed")
-            return False
+                return [], False
 
     def _case_status(self, session: Session, resident_id: int) -> str | None:
         """None, "waiting" (in the staff queue) or "staff" (a staff member owns it)."""

@@ -140,7 +140,6 @@ class Analyzer:
         self._classifier = classifier  # trained pipeline with a textcat_multilabel, or None
         self._ner = ner  # ja_ginza with tok2vec+ner, for masking names; optional
         self.thresholds = thresholds
-        self._last_scores: tuple[str | None, dict[str, float]] = (None, {})
 
     @property
     def has_model(self) -> bool:
@@ -148,22 +147,20 @@ class Analyzer:
 
     # -- public API -------------------------------------------------------------------------
 
-    def risk(self, text: str) -> list[str]:
-        """The crisis check the dialogue runs on every message: the rules over the whole text (no
-        length cap) plus the flags the model adds — the same flags `analyze` returns."""
+    def crisis(self, text: str) -> tuple[list[str], bool]:
+        """The check the dialogue runs on every message: the risk flags — the rules over the whole
+        text (no length cap) plus the flags the model adds, as `analyze` returns them — and the
+        soft hint (see `Analysis.risk_hint`), which is False whenever a flag fires."""
         norm = normalize(text)
-        if self._classifier is None:
-            return risk.detect(norm)
-        flags = self._flags(norm, self.scores(classifier_view(norm[:CLASSIFY_CHARS])))
-        return [f for f in risk.FLAG_ORDER if f in flags]
+        scores = self.scores(classifier_view(norm[:CLASSIFY_CHARS]))
+        flags = self._flags(norm, scores)
+        return [f for f in risk.FLAG_ORDER if f in flags], self._hint(norm, scores, flags=flags)
+
+    def risk(self, text: str) -> list[str]:
+        return self.crisis(text)[0]
 
     def risk_hint(self, text: str) -> bool:
-        """The soft crisis hint for `text` (see `Analysis.risk_hint`); False whenever a flag fires."""
-        norm = normalize(text)
-        if risk.detect(norm):
-            return False
-        scores = self.scores(classifier_view(norm[:CLASSIFY_CHARS]))
-        return self._hint(norm, scores, flags=self._flags(norm, scores))
+        return self.crisis(text)[1]
 
     def _hint(self, norm: str, scores: dict[str, float], *, flags: set[str]) -> bool:
         # Hint and flags never both: a flag already brings the crisis numbers and the offer.
@@ -220,18 +217,12 @@ class Analyzer:
         """Label → probability from the model (max over chunks), or keyword scores without one."""
         if self._classifier is None:
             return _keyword_scores(norm)
-        # The dialogue asks for the flags and then the hint of the same message: score it once.
-        # One (text, scores) tuple, replaced whole, so threads sharing the analyzer stay safe.
-        last_text, last_scores = self._last_scores
-        if last_text == norm:
-            return dict(last_scores)
         scores: dict[str, float] = {}
         pieces = chunks(norm, CHUNK_CHARS) or [""]
         for doc in self._classifier.pipe(pieces):
             for label, value in doc.cats.items():
                 scores[label] = max(scores.get(label, 0.0), float(value))
-        self._last_scores = (norm, scores)
-        return dict(scores)
+        return scores
 
     def _decide(self, norm: str, scores: dict[str, float]) -> tuple[list[str], list[str], str | None]:
         th = self.thresholds

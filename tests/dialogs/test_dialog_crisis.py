@@ -119,7 +119,7 @@ def test_a_failing_model_check_still_finds_the_crisis_by_the_rules(chat, analyze
     def broken(text):
         raise RuntimeError("Already borrowed")
 
-    monkeypatch.setattr(analyzer, "risk", broken)
+    monkeypatch.setattr(analyzer, "crisis", broken)
     walk(chat, "telling")
     reply = chat.say(SUICIDE_TEXT)
     assert reply.state == "crisis"
