@@ -53,11 +53,13 @@ def notify(conn, channel: str) -> None:
 _SENT = "notify_staff_sent"
 
 
-def _touches_staff_view(objects) -> bool:
+def _staff_models() -> tuple[type, ...]:
+    """What the staff views show: cases and conversation messages (imported late: models import
+    this package's siblings)."""
     from bot.conversations.models import ConversationEvent
     from handoff.models import Case
 
-    return any(isinstance(o, Case | ConversationEvent) for o in objects)
+    return (Case, ConversationEvent)
 
 
 def install_staff_hooks(factory: sessionmaker[Session]) -> None:
@@ -70,21 +72,19 @@ def install_staff_hooks(factory: sessionmaker[Session]) -> None:
     def send_once(session: Session) -> None:
         if not session.info.get(_SENT):
             session.info[_SENT] = True
-            session.connection().exec_driver_sql(f"NOTIFY {STAFF}")
+            notify(session.connection(), STAFF)
 
     @event.listens_for(factory, "after_flush")
     def _after_flush(session: Session, _ctx) -> None:
-        if _touches_staff_view([*session.new, *session.dirty, *session.deleted]):
+        staff_models = _staff_models()
+        if any(isinstance(o, staff_models) for o in (*session.new, *session.dirty, *session.deleted)):
             send_once(session)
 
     @event.listens_for(factory, "do_orm_execute")
     def _bulk(state) -> None:
-        if (state.is_update or state.is_delete) and state.bind_mapper is not None:
-            from bot.conversations.models import ConversationEvent
-            from handoff.models import Case
-
-            if state.bind_mapper.class_ in (Case, ConversationEvent):
-                send_once(state.session)
+        bulk_write = state.is_update or state.is_delete
+        if bulk_write and state.bind_mapper is not None and state.bind_mapper.class_ in _staff_models():
+            send_once(state.session)
 
     @event.listens_for(factory, "after_transaction_end")
     def _reset(session: Session, transaction) -> None:
