@@ -168,6 +168,13 @@ def _claim(session: Session, model, row_id: int, lease: timedelta):
     return row
 
 
+def _locked(session: Session, stmt):
+    """`stmt` taking row locks other processes skip (PostgreSQL); SQLite has one writer anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        return stmt.with_for_update(skip_locked=True)
+    return stmt
+
+
 def _lock_pending(session: Session, row_id: int) -> InboxEvent | None:
     """The inbox row, locked for this transaction, if it is still pending and not backing off."""
     stmt = select(InboxEvent).where(
@@ -175,9 +182,7 @@ def _lock_pending(session: Session, row_id: int) -> InboxEvent | None:
         InboxEvent.status == "pending",
         or_(InboxEvent.locked_until.is_(None), InboxEvent.locked_until < utcnow()),
     )
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    return session.scalars(stmt).one_or_none()
+    return session.scalars(_locked(session, stmt)).one_or_none()
 
 
 class LineWorker:
@@ -308,9 +313,7 @@ class LineWorker:
             stmt = select(InboxEvent.attempts, InboxEvent.event_type).where(
                 InboxEvent.id == row_id, InboxEvent.status == "pending"
             )
-            if session.get_bind().dialect.name == "postgresql":
-                stmt = stmt.with_for_update(skip_locked=True)
-            found = session.execute(stmt).one_or_none()
+            found = session.execute(_locked(session, stmt)).one_or_none()
             if found is None:
                 return
             attempts, event_type = found[0] + 1, found[1]
