@@ -16,6 +16,7 @@ from typing import Any
 
 from nlp import keywords, risk
 from nlp.facts import Facts, extract_facts
+from nlp.lexical import LexicalModel, word_string
 from nlp.mask import mask as mask_text
 from nlp.normalize import chunks, normalize, sentences, to_hiragana
 from nlp.taxonomy import CATEGORIES, RISK_FLAGS, SUBCATEGORIES, parent_of
@@ -135,9 +136,18 @@ class Analyzer:
     inference; the analyzer keeps no per-call state of its own.
     """
 
-    def __init__(self, *, tokenizer: Any, classifier: Any | None, ner: Any | None, thresholds: Thresholds):
+    def __init__(
+        self,
+        *,
+        tokenizer: Any,
+        classifier: Any | None,
+        ner: Any | None,
+        thresholds: Thresholds,
+        lexical: LexicalModel | None = None,
+    ):
         self._tokenizer = tokenizer  # a spaCy Language whose tokenizer is nlp.components.SudachiTokenizer
         self._classifier = classifier  # trained pipeline with a textcat_multilabel, or None
+        self._lexical = lexical  # the second, linear model averaged with the textcat (nlp/lexical.py)
         self._ner = ner  # ja_ginza with tok2vec+ner, for masking names; optional
         self.thresholds = thresholds
 
@@ -170,7 +180,7 @@ class Analyzer:
         # come back as a hint either: 死にたいとは思っていない gets no numbers. An idiom the rules
         # blanked may still hint when the model reads danger (息ができない感じがする).
         discarded = risk.discarded_flags(norm, idioms=False)
-        model_hint = any(
+        model_hint = not risk.only_idioms(norm) and any(
             scores.get(flag, 0.0) >= self.thresholds.risk_hint for flag in RISK_FLAGS if flag not in discarded
         )
         return model_hint or bool(risk.hint_roots(norm))
@@ -199,6 +209,8 @@ class Analyzer:
 
     def _flags(self, norm: str, scores: dict[str, float]) -> set[str]:
         flags = set(risk.detect(norm))  # the whole message, however long
+        if risk.only_idioms(norm):
+            return flags  # スマホの電池が死んだ: the model would read only the idiom's words
         discarded = risk.discarded_flags(norm)
         for flag in RISK_FLAGS:
             # The model may add a flag (OR, for recall), never remove one found by the rules,
@@ -214,13 +226,23 @@ class Analyzer:
     # -- internals --------------------------------------------------------------------------
 
     def scores(self, norm: str) -> dict[str, float]:
-        """Label → probability from the model (max over chunks), or keyword scores without one."""
+        """Label → probability from the models (max over chunks), or keyword scores without one.
+
+        With a lexical model, each label's probability is the weighted mean of the two models'."""
         if self._classifier is None:
             return _keyword_scores(norm)
-        scores: dict[str, float] = {}
         pieces = chunks(norm, CHUNK_CHARS) or [""]
-        for doc in self._classifier.pipe(pieces):
-            for label, value in doc.cats.items():
+        docs = list(self._classifier.pipe(pieces))
+        per_piece = [dict(doc.cats) for doc in docs]
+        if self._lexical is not None:
+            weight = self._lexical.config.textcat_weight
+            lexical = self._lexical.predict(pieces, [word_string(doc) for doc in docs])
+            for cats, row in zip(per_piece, lexical, strict=True):
+                for label, value in zip(self._lexical.labels, row, strict=True):
+                    cats[label] = weight * cats.get(label, 0.0) + (1 - weight) * float(value)
+        scores: dict[str, float] = {}
+        for cats in per_piece:
+            for label, value in cats.items():
                 scores[label] = max(scores.get(label, 0.0), float(value))
         return scores
 
@@ -428,9 +450,10 @@ def load(model_dir: Path | str | None = None, *, ner: bool = True) -> Analyzer:
         # One copy of GiNZA's word vectors in memory, not two.
         components.share_vectors(ner_pipeline.vocab.vectors)
     thresholds = Thresholds()
-    classifier = None
+    classifier = lexical = None
     if (pipeline_dir / "config.cfg").exists():
         classifier = spacy.load(pipeline_dir)
+        lexical = LexicalModel.load(directory)
         settings = directory / "thresholds.json"
         if settings.exists():
             thresholds = Thresholds(**json.loads(settings.read_text(encoding="utf-8")))
@@ -438,7 +461,9 @@ def load(model_dir: Path | str | None = None, *, ner: bool = True) -> Analyzer:
     if ner_pipeline is not None:
         # ... and one Sudachi dictionary (GiNZA's tokenizer wraps a SudachiPy tokenizer).
         tokenizer.tokenizer.share(ner_pipeline.tokenizer.tokenizer)
-    return Analyzer(tokenizer=tokenizer, classifier=classifier, ner=ner_pipeline, thresholds=thresholds)
+    return Analyzer(
+        tokenizer=tokenizer, classifier=classifier, ner=ner_pipeline, thresholds=thresholds, lexical=lexical
+    )
 
 
 _TOKENIZER_CONFIG = {"nlp": {"tokenizer": {"@tokenizers": "consult.SudachiTokenizer.v1", "split_mode": "C"}}}

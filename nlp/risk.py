@@ -60,6 +60,8 @@ _TRAPS = [
     "(?:子ども?の(?:ころ|頃)|昔|過去|幼い頃)の(?:虐待|暴力|dv)",
     f"{KOROSU}されるかと(?:思|おも)|{KOROSU}す気(?:です)?か|{KOROSU}すぞ(?:って|と)?(?:笑|w)",
     "首に(?:な|され|する)|首を切られ|首切り|クビ|首が回らな",  # dismissal / debt idioms, not hanging
+    # Machines "die" too: スマホの電池が死んだ, パソコンが死んでる, 車が死にかけ.
+    f"(?:電池|でんち|バッテリー|充電|スマホ|携帯|ケータイ|パソコン|pc|ハードディスク|hdd|データ|車|エンジン|冷蔵庫|エアコン|洗濯機|テレビ|ルーター|wi-?fi)(?:が|も|は)?(?:完全に|また)?{SHI}(?:んだ|んで|にそう|にかけ|ぬ)",
     "亡くな(?:っ|り|る)|死去|死別|死亡(?:届|診断|保険|退職)|死後|看取",
     "自殺(?:対策|予防|防止|総合対策|対策推進)|(?:ゲートキーパー|いのちの電話)[^。]{0,6}(?:講座|研修|養成|ボランティア)",
     "自殺の(?:意図|つもり|意思)(?:は|では|じゃ)(?:ない|なく|ありません)",
@@ -975,6 +977,18 @@ def find_risks(text: str) -> list[RiskHit]:
 def strip_idioms(text: str) -> str:
     """`text` (normalised) without the harmless idioms the lexicon ignores (ゲームで死んだ …)."""
     return _COMPILED[0][0].sub("", text)
+
+
+_FILLER = re.compile("[\\W_a-z0-9ー〜ｗw笑草]+")
+# Fewer Japanese characters than this left after the idioms: nothing of the writer's own.
+_IDIOM_RESIDUE = 5
+
+
+def only_idioms(text: str) -> bool:
+    """True when the message is little more than idioms the lexicon ignores (スマホの電池が死んだ,
+    ゲームでまた死んだｗ): whatever crisis a model reads in it comes from the idiom's words."""
+    stripped = strip_idioms(text)
+    return stripped != text and len(_FILLER.sub("", stripped)) < _IDIOM_RESIDUE
 
 
 def _negated(view: str, end: int, negation_re: re.Pattern[str]) -> bool:

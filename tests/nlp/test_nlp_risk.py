@@ -262,3 +262,27 @@ def test_risk_at_the_end_of_a_long_rant_is_found(analyzer: nlp.Analyzer) -> None
 
 def test_analyzer_risk_matches_rules(analyzer: nlp.Analyzer) -> None:
     assert analyzer.risk("夫に殴られて今トイレに隠れてる。母が倒れて意識がない") == [V, M]
+
+
+# A message that is only an idiom the lexicon ignores: the model, reading the same words, must
+# not bring the flag or the hint back. With more than the idiom, the model still reads the rest.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "スマホの電池が死んだ",
+        "パソコンが死んだ笑",
+        "ゲームでまた死んだｗ",
+        "死ぬほど忙しい",
+        "推しが尊すぎて息できない",
+    ],
+)
+def test_a_message_of_idioms_only_stays_quiet_with_the_model(analyzer: nlp.Analyzer, text: str) -> None:
+    assert analyzer.crisis(text) == ([], False)
+
+
+@pytest.mark.parametrize(
+    ("text", "flag"),
+    [("死ぬほど疲れた。朝が来なければいいのに", S), ("ゲームばっかりの夫に今日も殴られた", V)],
+)
+def test_an_idiom_beside_a_crisis_does_not_hide_it(analyzer: nlp.Analyzer, text: str, flag: str) -> None:
+    assert flag in analyzer.risk(text)
