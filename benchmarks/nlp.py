@@ -3,8 +3,9 @@
     python benchmarks/nlp.py [--messages N] [--repeat R]
 
 Each variant runs in its own subprocess (so peak RSS is its own):
-- ours:     `nlp.load()` (Sudachi tokenizer + trained textcat + risk rules + facts; GiNZA NER
-            loaded for masking but not on the analyze path) → `analyze(text)` per message;
+- ours:     `nlp.load()` (Sudachi tokenizer + trained textcat and lexical model + risk rules +
+            facts; GiNZA NER loaded for masking but not on the analyze path) → `analyze(text)`
+            per message;
 - baseline: the full `ja_ginza` pipeline per message (tok2vec, parser, NER, morphologizer,
             compound splitter, bunsetu) + the same classifier → what you get by calling
             `spacy.load("ja_ginza")(text)` first.
@@ -98,7 +99,7 @@ def table(ours: dict[str, float], baseline: dict[str, float]) -> str:
         ("load time (s)", "load_s", "{:.1f}"),
     ]
     lines = [
-        "| metric | ours (Sudachi + textcat + rules) | baseline (full ja_ginza + same) | baseline / ours |",
+        "| metric | ours (Sudachi + two models + rules) | baseline (full ja_ginza + same) | baseline / ours |",
         "| --- | ---: | ---: | ---: |",
     ]
     for label, key, fmt in rows:

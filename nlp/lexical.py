@@ -13,6 +13,7 @@ pickle, because loading a pickle runs code and this file ships in the repo and i
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,15 +53,12 @@ def _split(words: str) -> list[str]:
     return words.split()
 
 
-def _vectorizers(config: LexicalConfig, char_vocab: dict | None = None, word_vocab: dict | None = None):
+def _vectorizers(config: LexicalConfig):
+    """scikit-learn's TF-IDF vectorizers, for training; `_TfidfBlock` reproduces their output."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     chars = TfidfVectorizer(
-        analyzer="char",
-        ngram_range=config.char_ngrams,
-        sublinear_tf=True,
-        min_df=config.min_df,
-        vocabulary=char_vocab,
+        analyzer="char", ngram_range=config.char_ngrams, sublinear_tf=True, min_df=config.min_df
     )
     # The words arrive as Sudachi normalised forms joined by spaces (see `word_string`).
     words = TfidfVectorizer(
@@ -70,7 +68,6 @@ def _vectorizers(config: LexicalConfig, char_vocab: dict | None = None, word_voc
         ngram_range=config.word_ngrams,
         sublinear_tf=True,
         min_df=config.min_df,
-        vocabulary=word_vocab,
     )
     return chars, words
 
@@ -80,24 +77,80 @@ def word_string(doc: Any) -> str:
     return " ".join(token.norm_ for token in doc)
 
 
+_WHITE_SPACES = re.compile(r"\s\s+")
+
+
+def char_ngrams(text: str, sizes: tuple[int, int]) -> list[str]:
+    """Character n-grams as scikit-learn's analyzer="char" makes them (lowercased, runs of white
+    space folded into one)."""
+    text = _WHITE_SPACES.sub(" ", text.lower())
+    return [text[i : i + n] for n in range(sizes[0], sizes[1] + 1) for i in range(len(text) - n + 1)]
+
+
+def word_ngrams(words: str, sizes: tuple[int, int]) -> list[str]:
+    tokens = words.split()
+    return [
+        " ".join(tokens[i : i + n]) for n in range(sizes[0], sizes[1] + 1) for i in range(len(tokens) - n + 1)
+    ]
+
+
+class _TfidfBlock:
+    """One fitted TF-IDF vectorizer at inference: vocabulary, idf, sublinear tf, L2 norm.
+
+    scikit-learn's own transform costs ~0.4 ms of input checks and sparse-matrix building per
+    message — most of this model's budget — for what is a dictionary lookup over ~300 n-grams.
+    tests/nlp/test_nlp_lexical.py checks that both give the same vectors.
+    """
+
+    def __init__(self, vocabulary: dict[str, int], idf: numpy.ndarray, offset: int) -> None:
+        self.vocabulary = vocabulary
+        self.idf = idf
+        self.offset = offset  # where this block's columns start in the weight matrix
+
+    def features(self, grams: list[str]) -> tuple[numpy.ndarray, numpy.ndarray]:
+        counts: dict[int, int] = {}
+        for gram in grams:
+            column = self.vocabulary.get(gram)
+            if column is not None:
+                counts[column] = counts.get(column, 0) + 1
+        if not counts:
+            return numpy.zeros(0, dtype=numpy.int64), numpy.zeros(0, dtype=numpy.float32)
+        columns = numpy.fromiter(counts, dtype=numpy.int64, count=len(counts))
+        values = (1.0 + numpy.log(numpy.fromiter(counts.values(), dtype=numpy.float64))) * self.idf[columns]
+        return columns + self.offset, (values / numpy.linalg.norm(values)).astype(numpy.float32)
+
+
 class LexicalModel:
     def __init__(
-        self, *, config: LexicalConfig, labels: list[str], vectorizers: tuple, weights, bias
+        self,
+        *,
+        config: LexicalConfig,
+        labels: list[str],
+        vocabularies: tuple[dict[str, int], dict[str, int]],
+        idfs: tuple[numpy.ndarray, numpy.ndarray],
+        weights: numpy.ndarray,
+        bias: numpy.ndarray,
     ) -> None:
         self.config = config
         self.labels = labels
-        self._chars, self._words = vectorizers
-        self._weights = weights  # (features, labels), float32
+        self._vocabularies = vocabularies
+        self._idfs = idfs
+        self._chars = _TfidfBlock(vocabularies[0], idfs[0], 0)
+        self._words = _TfidfBlock(vocabularies[1], idfs[1], len(vocabularies[0]))
+        self._weights = weights  # (features, labels), float32: char columns first, then words
         self._bias = bias  # (labels,)
-
-    def _features(self, texts: Sequence[str], words: Sequence[str]):
-        from scipy.sparse import hstack
-
-        return hstack([self._chars.transform(texts), self._words.transform(words)]).tocsr()
 
     def predict(self, texts: Sequence[str], words: Sequence[str]) -> numpy.ndarray:
         """Probabilities, one row per text and one column per label (`self.labels`)."""
-        logits = self._features(texts, words) @ self._weights + self._bias
+        logits = numpy.tile(self._bias.astype(numpy.float64), (len(texts), 1))
+        for row, (text, word_text) in enumerate(zip(texts, words, strict=True)):
+            for block, grams in (
+                (self._chars, char_ngrams(text, self.config.char_ngrams)),
+                (self._words, word_ngrams(word_text, self.config.word_ngrams)),
+            ):
+                columns, values = block.features(grams)
+                if len(columns):
+                    logits[row] += values @ self._weights[columns]
         return 1.0 / (1.0 + numpy.exp(-logits))
 
     @classmethod
@@ -126,24 +179,29 @@ class LexicalModel:
                 ).fit(features, y)
                 weights[:, j] = model.coef_[0]
                 bias[j] = model.intercept_[0]
+        vocabularies = tuple(
+            {gram: int(column) for gram, column in fitted.vocabulary_.items()}
+            for fitted in (chars, word_vectorizer)
+        )
+        idfs = (chars.idf_.astype(numpy.float32), word_vectorizer.idf_.astype(numpy.float32))
         return cls(
-            config=config, labels=labels, vectorizers=(chars, word_vectorizer), weights=weights, bias=bias
+            config=config, labels=labels, vocabularies=vocabularies, idfs=idfs, weights=weights, bias=bias
         )
 
     def save(self, directory: Path) -> None:
         meta = {
             "config": {**self.config.__dict__},
             "labels": self.labels,
-            "char_vocabulary": {k: int(v) for k, v in self._chars.vocabulary_.items()},
-            "word_vocabulary": {k: int(v) for k, v in self._words.vocabulary_.items()},
+            "char_vocabulary": self._vocabularies[0],
+            "word_vocabulary": self._vocabularies[1],
         }
         (directory / META_FILE).write_text(
             json.dumps(meta, ensure_ascii=False, sort_keys=True), encoding="utf-8"
         )
         numpy.savez_compressed(
             directory / ARRAYS_FILE,
-            char_idf=self._chars.idf_.astype(numpy.float32),
-            word_idf=self._words.idf_.astype(numpy.float32),
+            char_idf=self._idfs[0],
+            word_idf=self._idfs[1],
             # Half precision halves the file (~6 MB); the logits move by < 0.01.
             weights=self._weights.astype(numpy.float16),
             bias=self._bias,
@@ -156,11 +214,14 @@ class LexicalModel:
             return None
         meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
         config = LexicalConfig.from_section(meta["config"])
-        chars, words = _vectorizers(config, meta["char_vocabulary"], meta["word_vocabulary"])
         with numpy.load(directory / ARRAYS_FILE, allow_pickle=False) as arrays:
-            chars.idf_ = arrays["char_idf"]
-            words.idf_ = arrays["word_idf"]
+            idfs = (arrays["char_idf"], arrays["word_idf"])
             weights, bias = arrays["weights"].astype(numpy.float32), arrays["bias"]
         return cls(
-            config=config, labels=meta["labels"], vectorizers=(chars, words), weights=weights, bias=bias
+            config=config,
+            labels=meta["labels"],
+            vocabularies=(meta["char_vocabulary"], meta["word_vocabulary"]),
+            idfs=idfs,
+            weights=weights,
+            bias=bias,
         )

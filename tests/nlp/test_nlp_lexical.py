@@ -74,6 +74,42 @@ def test_save_and_load_give_the_same_probabilities_without_pickle(tokenizer, tmp
                 assert not numpy.lib.format.read_array(member, allow_pickle=False).dtype.hasobject
 
 
+def test_inference_gives_what_scikit_learn_would(analyzer: nlp.Analyzer) -> None:
+    # The shipped model predicts with its own TF-IDF lookup (nlp.lexical._TfidfBlock); the same
+    # vocabulary and idf in scikit-learn's vectorizers must give the same probabilities.
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    lexical = analyzer._lexical
+    config = lexical.config
+    chars = TfidfVectorizer(
+        analyzer="char",
+        ngram_range=config.char_ngrams,
+        sublinear_tf=True,
+        vocabulary=lexical._vocabularies[0],
+    )
+    words = TfidfVectorizer(
+        tokenizer=str.split,
+        token_pattern=None,
+        lowercase=False,
+        ngram_range=config.word_ngrams,
+        sublinear_tf=True,
+        vocabulary=lexical._vocabularies[1],
+    )
+    chars.idf_, words.idf_ = lexical._idfs
+    texts = [
+        "息子が10年ひきこもっています。  年金だけでは苦しい",
+        "ＡＢＣ abc\n\n改行　と　全角スペース",
+        "😭😭 もうむり",
+        "",
+        "借金" * 600,
+    ]
+    word_texts = [word_string(analyzer._classifier.make_doc(t)) for t in texts]
+    features = hstack([chars.transform(texts), words.transform(word_texts)]).tocsr()
+    expected = 1.0 / (1.0 + numpy.exp(-(features @ lexical._weights + lexical._bias)))
+    assert numpy.allclose(lexical.predict(texts, word_texts), expected, atol=1e-5)
+
+
 def test_load_without_a_stored_model_is_none(tmp_path: Path) -> None:
     assert LexicalModel.load(tmp_path) is None
 
