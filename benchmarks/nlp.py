@@ -99,7 +99,7 @@ def table(ours: dict[str, float], baseline: dict[str, float]) -> str:
         ("load time (s)", "load_s", "{:.1f}"),
     ]
     lines = [
-        "| metric | ours (Sudachi + two models + rules) | baseline (full ja_ginza + same) | baseline / ours |",
+        "| metric | ours (Sudachi + 2 models + rules) | baseline (full ja_ginza + same) | baseline / ours |",
         "| --- | ---: | ---: | ---: |",
     ]
     for label, key, fmt in rows:
