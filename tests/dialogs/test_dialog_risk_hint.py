@@ -10,8 +10,8 @@ HINT_INTRO = "つらい気持ちが続くときや、身の危険を感じると
 # No lexicon phrase, but the model reads danger (checked below, so a retrained model that stops
 # hinting on them fails here rather than silently).
 HINTED = [
-    "家に帰るのが怖い。夫の機嫌が悪いと何をされるかわからない",
-    "いっそ全部なくなればいいのに",
+    "何もかもどうでもよくなってきた",
+    "自分がいなくても世界は回る",
 ]
 # No lexicon phrase either, but the model is sure enough to raise the flag itself: the full crisis
 # reply, as for a phrase the rules know.

@@ -19,11 +19,11 @@ import nlp
 
 DATA = Path(__file__).parent / "data" / "risk_heldout_g.jsonl"
 # flag -> minimum recall (measured with the shipped model, rounded down).
-MIN_RECALL = {"suicide_risk": 0.55, "violence_risk": 0.70, "medical_emergency": 0.70}
+MIN_RECALL = {"suicide_risk": 0.65, "violence_risk": 0.80, "medical_emergency": 0.85}
 MIN_TRAP_QUIET = 0.85
 # Every message with any flag must get the safety numbers in the next reply: a flag, or at least
 # the soft hint (Analysis.risk_hint).
-MIN_NUMBERS_SHOWN = 0.75
+MIN_NUMBERS_SHOWN = 0.80
 
 
 def _rows() -> list[dict]:
