@@ -267,17 +267,16 @@ def test_analyzer_risk_matches_rules(analyzer: nlp.Analyzer) -> None:
 # A message that is only an idiom the lexicon ignores: the model, reading the same words, must
 # not bring the flag or the hint back. With more than the idiom, the model still reads the rest.
 @pytest.mark.parametrize(
-    "text",
-    [
-        "スマホの電池が死んだ",
-        "パソコンが死んだ笑",
-        "ゲームでまた死んだｗ",
-        "死ぬほど忙しい",
-        "推しが尊すぎて息できない",
-    ],
+    "text", ["スマホの電池が死んだ", "パソコンが死んだ笑", "ゲームでまた死んだｗ", "死ぬほど忙しい"]
 )
 def test_a_message_of_idioms_only_stays_quiet_with_the_model(analyzer: nlp.Analyzer, text: str) -> None:
     assert analyzer.crisis(text) == ([], False)
+
+
+def test_a_hyperbole_with_words_left_over_may_hint_but_never_flags(analyzer: nlp.Analyzer) -> None:
+    # 推しが尊すぎて息できない: the idiom is blanked, 推しが…できない is left for the model to read;
+    # a gentle hint there is the price of the low hint bar, a flag would be a false alarm.
+    assert analyzer.risk("推しが尊すぎて息できない") == []
 
 
 @pytest.mark.parametrize(

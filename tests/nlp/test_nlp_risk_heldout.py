@@ -23,7 +23,7 @@ MIN_RECALL = {"suicide_risk": 0.65, "violence_risk": 0.80, "medical_emergency": 
 MIN_TRAP_QUIET = 0.85
 # Every message with any flag must get the safety numbers in the next reply: a flag, or at least
 # the soft hint (Analysis.risk_hint).
-MIN_NUMBERS_SHOWN = 0.80
+MIN_NUMBERS_SHOWN = 0.85
 
 
 def _rows() -> list[dict]:
