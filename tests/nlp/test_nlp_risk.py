@@ -14,6 +14,10 @@ from nlp.risk import detect
 S, V, M = "suicide_risk", "violence_risk", "medical_emergency"
 
 POSITIVE = [
+    # spoken ちゃう/じゃう for てしまう
+    ("朝起きるのがつらい。消えちゃいそう", S),
+    ("もう死んじゃおうかな", S),
+    ("いなくなっちゃいたい", S),
     # the examples
     ("消えたい", S),
     ("朝が来なければいいのに", S),
@@ -159,6 +163,7 @@ POSITIVE = [
 ]
 
 NEGATIVE = [
+    "消えてしまいそうなくらい小さな声で話す子です",
     # the traps
     "死ぬほど忙しい",
     "笑い死ぬかと思った",
