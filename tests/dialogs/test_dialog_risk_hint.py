@@ -10,8 +10,8 @@ HINT_INTRO = "つらい気持ちが続くときや、身の危険を感じると
 # No lexicon phrase, but the model reads danger (checked below, so a retrained model that stops
 # hinting on them fails here rather than silently).
 HINTED = [
-    "夫が帰ってくる足音がすると体が固まる",
     "ここにいていいのかわからない",
+    "もう頑張れない気がする",
 ]
 # No lexicon phrase either, but the model is sure enough to raise the flag itself: the full crisis
 # reply, as for a phrase the rules know.
