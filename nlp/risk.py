@@ -985,6 +985,7 @@ _FILLER = re.compile("[\\W_a-z0-9ー〜ｗw笑草]+")
 _IDIOM_RESIDUE = 5
 
 
+@lru_cache(maxsize=4096)  # the analyzer asks for the flags and for the hint
 def only_idioms(text: str) -> bool:
     """True when the message is little more than idioms the lexicon ignores (スマホの電池が死んだ,
     ゲームでまた死んだｗ): whatever crisis a model reads in it comes from the idiom's words."""
