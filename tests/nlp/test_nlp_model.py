@@ -54,7 +54,7 @@ def test_shipped_model_reproduces_dev_metrics(
     assert metrics["trap_false_alarms"] == dev["trap_false_alarms"]
 
 
-# The bar is suicide recall 1.00 and violence 0.95. Since the dev split holds four writers
+# The bar is suicide recall 1.00 and violence 0.95. Since the dev split holds ten writers
 # the rules were never fitted to, the shipped analyzer is below it (README, "NLP"); these floors
 # are what it measured, so a retrain or rule change that loses crises fails here.
 RISK_RECALL_FLOOR = {"suicide_risk": 0.90, "violence_risk": 0.88, "medical_emergency": 0.90}
