@@ -11,7 +11,7 @@ import pytest
 import spacy
 
 import nlp
-from nlp.lexical import ARRAYS_FILE, META_FILE, LexicalConfig, LexicalModel, word_string
+from nlp.lexical import ARRAYS_FILE, META_FILE, LexicalConfig, LexicalModel, _vectorizers, word_string
 from nlp.train import MODEL_DIR
 
 TEXTS = [
@@ -75,27 +75,14 @@ def test_save_and_load_give_the_same_probabilities_without_pickle(tokenizer, tmp
 
 
 def test_inference_gives_what_scikit_learn_would(analyzer: nlp.Analyzer) -> None:
-    # The shipped model predicts with its own TF-IDF lookup (nlp.lexical._TfidfBlock); the same
-    # vocabulary and idf in scikit-learn's vectorizers must give the same probabilities.
+    # The shipped model predicts with its own TF-IDF lookup (nlp.lexical._TfidfBlock); the
+    # vectorizers it was trained with, given the same vocabulary and idf, must agree with it.
     from scipy.sparse import hstack
-    from sklearn.feature_extraction.text import TfidfVectorizer
 
     lexical = analyzer._lexical
-    config = lexical.config
-    chars = TfidfVectorizer(
-        analyzer="char",
-        ngram_range=config.char_ngrams,
-        sublinear_tf=True,
-        vocabulary=lexical._vocabularies[0],
-    )
-    words = TfidfVectorizer(
-        tokenizer=str.split,
-        token_pattern=None,
-        lowercase=False,
-        ngram_range=config.word_ngrams,
-        sublinear_tf=True,
-        vocabulary=lexical._vocabularies[1],
-    )
+    chars, words = _vectorizers(lexical.config)
+    chars.set_params(vocabulary=lexical._vocabularies[0])
+    words.set_params(vocabulary=lexical._vocabularies[1])
     chars.idf_, words.idf_ = lexical._idfs
     texts = [
         "息子が10年ひきこもっています。  年金だけでは苦しい",
